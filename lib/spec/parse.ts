@@ -1,0 +1,29 @@
+/** config.json text to a validated Spec, or a SpecError listing every problem. */
+import { SpecError, type SpecIssue } from "../errors.ts";
+import { type Spec, specSchema } from "./config.ts";
+import { parseJsonExact } from "./schema.ts";
+import { validateSpec } from "./validate.ts";
+
+/**
+ * Parses and validates config.json text. Structural problems (wrong types, missing required
+ * fields) are all reported together; when there are none, every semantic rule runs and all of
+ * its findings are reported together. `file` names the config in messages.
+ */
+export function parseSpec(text: string, file = "config.json"): Spec {
+  let data: unknown;
+  try {
+    data = parseJsonExact(text);
+  } catch (err) {
+    const why = text.trim() === "" ? "the file is empty" : (err as Error).message;
+    throw new SpecError(file, [{ path: "", message: `not valid JSON: ${why}` }]);
+  }
+  const issues: SpecIssue[] = [];
+  const spec = specSchema.parse(data, "", issues);
+  if (spec === undefined || issues.length > 0) {
+    if (issues.length === 0) issues.push({ path: "", message: "must be a JSON object" });
+    throw new SpecError(file, issues);
+  }
+  const problems = validateSpec(spec);
+  if (problems.length > 0) throw new SpecError(file, problems);
+  return spec;
+}
