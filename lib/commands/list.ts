@@ -1,0 +1,57 @@
+/** `denki list`: the containers under the state root, as a table, JSON or ids only. */
+import { readProcessInfo } from "../state/proc.ts";
+import { type OciState, toOciState } from "../state/record.ts";
+import { liveStatus } from "../state/status.ts";
+import { StateStore } from "../state/store.ts";
+import { denkiCommand } from "./globals.ts";
+
+/** Aligns rows like Go's tabwriter with minwidth 12, padding 3 (runc's list layout). */
+export function table(rows: readonly (readonly string[])[]): string {
+  const cols = Math.max(0, ...rows.map((r) => r.length));
+  const widths: number[] = [];
+  for (let c = 0; c < cols - 1; c++) {
+    widths.push(Math.max(12, ...rows.map((r) => (r[c] ?? "").length + 3)));
+  }
+  return rows.map((r) => r.map((cell, c) => c < cols - 1 ? cell.padEnd(widths[c]!) : cell).join(""))
+    .map((line) => line + "\n").join("");
+}
+
+/** The `list` command. */
+export const command = denkiCommand({
+  args: [],
+  options: {
+    format: {
+      type: "string",
+      short: "f",
+      valueName: "FORMAT",
+      choices: ["table", "json"],
+      default: "table",
+      description: "output format",
+    },
+    quiet: { type: "boolean", short: "q", description: "print only the container ids" },
+  },
+  run({ opts, globals }) {
+    const states: OciState[] = [];
+    for (const entry of new StateStore(globals.root).list()) {
+      if ("error" in entry) {
+        globals.log.warn(`skipping container "${entry.id}": ${entry.error.message}`);
+        continue;
+      }
+      const r = entry.record;
+      states.push(toOciState(r, liveStatus(r.status, r.pid, r.pidStartTime, readProcessInfo)));
+    }
+    if (opts.quiet) {
+      for (const s of states) console.log(s.id);
+      return;
+    }
+    if (opts.format === "json") {
+      console.log(JSON.stringify(states));
+      return;
+    }
+    const rows = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]];
+    for (const s of states) {
+      rows.push([s.id, String(s.pid), s.status, s.bundle, s.created, s.owner]);
+    }
+    Deno.stdout.writeSync(new TextEncoder().encode(table(rows)));
+  },
+});

@@ -1,0 +1,114 @@
+/**
+ * The per-container record kept in `<root>/<id>/state.json`, its strict parser (a corrupt file
+ * is an error naming the file, never a stack trace), and the OCI state JSON shown by `state`.
+ */
+import { DenkiError } from "../errors.ts";
+import type { ContainerStatus } from "./status.ts";
+
+/** Everything denki remembers about a container between commands. */
+export interface ContainerRecord {
+  /** The ociVersion of the container's config.json. */
+  ociVersion: string;
+  id: string;
+  /** Pid of the container's init in the host pid namespace (0 before it exists). */
+  pid: number;
+  /** The init's start time from /proc/<pid>/stat, so a reused pid is not mistaken for it. */
+  pidStartTime: number;
+  /** Status as last recorded; `liveStatus` corrects it for processes that died. */
+  status: ContainerStatus;
+  /** Absolute bundle directory. */
+  bundle: string;
+  /** Absolute root filesystem path. */
+  rootfs: string;
+  /** Creation time, RFC 3339 with nanoseconds in UTC. */
+  created: string;
+  /** User name of the container's creator. */
+  owner: string;
+  annotations: Record<string, string>;
+}
+
+/** The state JSON that `denki state` prints, in runc's field order. */
+export interface OciState {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: ContainerStatus;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  annotations?: Record<string, string>;
+  owner: string;
+}
+
+const STATUSES: readonly ContainerStatus[] = [
+  "creating",
+  "created",
+  "running",
+  "paused",
+  "stopped",
+];
+
+/** Builds the OCI state for a record and its live status; a stopped container reports pid 0. */
+export function toOciState(rec: ContainerRecord, status: ContainerStatus): OciState {
+  // Built field by field to keep runc's key order; annotations are left out when empty.
+  const state: OciState = {
+    ociVersion: rec.ociVersion,
+    id: rec.id,
+    pid: status === "stopped" ? 0 : rec.pid,
+    status,
+    bundle: rec.bundle,
+    rootfs: rec.rootfs,
+    created: rec.created,
+  } as OciState;
+  if (Object.keys(rec.annotations).length > 0) state.annotations = rec.annotations;
+  state.owner = rec.owner;
+  return state;
+}
+
+/** Parses state.json text; any problem is a DenkiError naming the file and the field. */
+export function parseRecord(file: string, text: string): ContainerRecord {
+  const corrupt = (why: string) => new DenkiError(`corrupt state file ${file}: ${why}`);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw corrupt(text.trim() === "" ? "it is empty" : `not JSON (${(err as Error).message})`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    throw corrupt("not a JSON object");
+  }
+  const o = data as Record<string, unknown>;
+  const str = (k: string): string => {
+    if (typeof o[k] !== "string") throw corrupt(`"${k}" is missing or not a string`);
+    return o[k] as string;
+  };
+  const int = (k: string): number => {
+    const v = o[k];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+      throw corrupt(`"${k}" is missing or not a non-negative integer`);
+    }
+    return v;
+  };
+  const status = str("status") as ContainerStatus;
+  if (!STATUSES.includes(status)) throw corrupt(`unknown status "${status}"`);
+  const ann = o.annotations ?? {};
+  if (
+    typeof ann !== "object" || ann === null || Array.isArray(ann) ||
+    Object.values(ann).some((v) => typeof v !== "string")
+  ) {
+    throw corrupt(`"annotations" is not an object of strings`);
+  }
+  return {
+    ...o,
+    ociVersion: str("ociVersion"),
+    id: str("id"),
+    pid: int("pid"),
+    pidStartTime: int("pidStartTime"),
+    status,
+    bundle: str("bundle"),
+    rootfs: str("rootfs"),
+    created: str("created"),
+    owner: str("owner"),
+    annotations: ann as Record<string, string>,
+  };
+}

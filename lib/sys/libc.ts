@@ -1,0 +1,72 @@
+/**
+ * The only place denki opens libc. Everything goes through the raw `syscall(2)` entry point
+ * (one FFI symbol instead of one per call: each declared symbol costs start-up time) plus
+ * `__errno_location`. Raw syscalls also act on the calling thread only, which is what the
+ * container init needs for credentials and namespaces.
+ *
+ * Why FFI for plain file reads too: Deno's fs APIs refuse every path under /proc, /sys and
+ * most of /dev unless the process has --allow-all, which denki never asks for.
+ */
+
+/** Syscall numbers denki uses, per architecture (asm-generic numbering on aarch64). */
+const NR = {
+  x86_64: { read: 0, close: 3, openat: 257 },
+  aarch64: { read: 63, close: 57, openat: 56 },
+} as const;
+
+/** Names of the syscalls denki makes. */
+export type SyscallName = keyof typeof NR.x86_64;
+
+type Libc = {
+  syscall(nr: bigint, a: bigint, b: bigint, c: bigint, d: bigint, e: bigint, f: bigint): bigint;
+  errno(): number;
+};
+
+let libc: Libc | undefined;
+
+function open(): Libc {
+  const lib = Deno.dlopen("libc.so.6", {
+    syscall: { parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"], result: "i64" },
+    __errno_location: { parameters: [], result: "pointer" },
+  });
+  const errnoPtr = lib.symbols.__errno_location();
+  if (errnoPtr === null) throw new Error("libc: __errno_location returned NULL");
+  const errnoView = new Deno.UnsafePointerView(errnoPtr);
+  return {
+    syscall: (nr, a, b, c, d, e, f) => BigInt(lib.symbols.syscall(nr, a, b, c, d, e, f)),
+    // errno is per thread; denki calls syscalls from the JS thread only.
+    errno: () => errnoView.getInt32(),
+  };
+}
+
+/** A syscall argument: a number, a bigint, or a buffer passed by address. */
+export type SyscallArg = number | bigint | Uint8Array;
+
+/** The result of one raw syscall: its return value, or -1 and errno. */
+export interface SyscallResult {
+  ret: bigint;
+  errno: number;
+}
+
+function arg(a: SyscallArg | undefined): bigint {
+  if (a === undefined) return 0n;
+  if (a instanceof Uint8Array) return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(a)));
+  return BigInt(a);
+}
+
+/** Calls a syscall by name on the calling thread. */
+export function syscall(name: SyscallName, ...args: SyscallArg[]): SyscallResult {
+  libc ??= open();
+  const table = Deno.build.arch === "aarch64" ? NR.aarch64 : NR.x86_64;
+  const [a, b, c, d, e, f] = args;
+  const ret = libc.syscall(BigInt(table[name]), arg(a), arg(b), arg(c), arg(d), arg(e), arg(f));
+  return { ret, errno: ret === -1n ? libc.errno() : 0 };
+}
+
+/** A NUL-terminated copy of a string, for path arguments. */
+export function cString(s: string): Uint8Array {
+  const bytes = new TextEncoder().encode(s);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
