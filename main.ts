@@ -1,42 +1,32 @@
 /**
  * denki's command-line entry: parses the global options, loads and runs one command, and maps
- * errors to a one-line message and runc's exit status. No npm: or node: imports on this path.
+ * errors to a one-line message and runc's exit status. No npm: or node: imports on this path,
+ * and only what every command needs is imported up front (help text, the version and each
+ * command load on demand).
  */
 import { checkArity, parseArgs, ParseError } from "./lib/cli/parse.ts";
-import { commandHelp, programHelp, usageLine } from "./lib/cli/help.ts";
 import { DenkiError, UsageError } from "./lib/errors.ts";
 import { COMMANDS, findCommand } from "./lib/commands/mod.ts";
 import { GLOBAL_OPTIONS, loggerFor, resolveGlobals } from "./lib/commands/globals.ts";
-import { DENKI_VERSION, OCI_SPEC_VERSION } from "./lib/version.ts";
 import { Logger } from "./lib/log.ts";
 
 const PROGRAM = "denki";
 const ABOUT = "denki: an OCI container runtime (Linux and WebAssembly workloads)";
-
-/** The `--version` text: denki, the runtime-spec it implements, and the Deno it runs on. */
-export function versionText(): string {
-  return [
-    `${PROGRAM} version ${DENKI_VERSION}`,
-    `spec: ${OCI_SPEC_VERSION}`,
-    `deno: ${Deno.version.deno}`,
-    `v8: ${Deno.version.v8}`,
-    `typescript: ${Deno.version.typescript}`,
-  ].join("\n");
-}
+const PROGRAM_USAGE = `Usage: ${PROGRAM} [global options] <command> [options] [arguments...]\n` +
+  `Run '${PROGRAM} --help' for the list of commands.`;
 
 /** Runs denki with `argv` (without the program name) and returns the exit status. */
 export async function main(argv: readonly string[]): Promise<number> {
   let log: Logger | undefined;
-  const programUsage = `Usage: ${PROGRAM} [global options] <command> [options] [arguments...]\n` +
-    `Run '${PROGRAM} --help' for the list of commands.`;
   try {
     const top = parseOrUsage(
       () => parseArgs(GLOBAL_OPTIONS, argv, { stopAtFirstArg: true }),
-      programUsage,
+      () => PROGRAM_USAGE,
     );
     log = loggerFor(top.opts);
+    log.debug(`denki running ${Deno.mainModule} with ${JSON.stringify(argv)}`);
     if (top.opts.version) {
-      console.log(versionText());
+      console.log((await import("./lib/version.ts")).versionText());
       return 0;
     }
     let [name, ...rest] = top.args;
@@ -45,23 +35,26 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (name === undefined) top.help = true;
     }
     if (top.help || name === undefined) {
+      const { programHelp } = await import("./lib/cli/help.ts");
       console.log(programHelp(PROGRAM, ABOUT, GLOBAL_OPTIONS, COMMANDS).trimEnd());
       return 0;
     }
     const entry = findCommand(name);
-    if (entry === undefined) {
-      throw new UsageError(`unknown command "${name}"`, programUsage);
-    }
+    if (entry === undefined) throw new UsageError(`unknown command "${name}"`, PROGRAM_USAGE);
     const command = await entry.load();
-    const usage = usageLine(PROGRAM, name, command.args, command.options);
     const parsed = parseOrUsage(() => {
       const p = parseArgs(command.options, rest, {
         stopAtFirstArg: command.stopAtFirstArg ?? false,
       });
       if (!p.help) checkArity(command.args, p.args);
       return p;
-    }, `${usage}\nRun '${PROGRAM} ${name} --help' for its options.`);
+    }, async () => {
+      const { usageLine } = await import("./lib/cli/help.ts");
+      return `${usageLine(PROGRAM, name, command.args, command.options)}\n` +
+        `Run '${PROGRAM} ${name} --help' for its options.`;
+    });
     if (parsed.help) {
+      const { commandHelp } = await import("./lib/cli/help.ts");
       const text = commandHelp(
         PROGRAM,
         name,
@@ -76,24 +69,32 @@ export async function main(argv: readonly string[]): Promise<number> {
     const globals = resolveGlobals(top.opts, log);
     return (await command.run({ opts: parsed.opts, args: parsed.args, globals })) ?? 0;
   } catch (err) {
-    return report(err, log);
+    return await report(err, log);
   } finally {
     log?.close();
   }
 }
 
-function parseOrUsage<T>(parse: () => T, usage: string): T {
+/** Marks a parse failure so `report` can add the usage text. */
+class PendingUsage extends Error {
+  constructor(message: string, readonly usage: () => string | Promise<string>) {
+    super(message);
+  }
+}
+
+function parseOrUsage<T>(parse: () => T, usage: () => string | Promise<string>): T {
   try {
     return parse();
   } catch (err) {
-    if (err instanceof ParseError) throw new UsageError(err.message, usage);
+    if (err instanceof ParseError) throw new PendingUsage(err.message, usage);
     throw err;
   }
 }
 
 /** Logs an error as one line and returns its exit status. */
-function report(err: unknown, log: Logger | undefined): number {
+async function report(err: unknown, log: Logger | undefined): Promise<number> {
   const logger = log ?? new Logger({ format: "text", debug: false });
+  if (err instanceof PendingUsage) err = new UsageError(err.message, await err.usage());
   if (err instanceof DenkiError) {
     logger.error(err.message);
     if (err instanceof UsageError) console.error(err.usage);

@@ -65,8 +65,3 @@ export interface Command<O extends OptionDefs, G> {
   stopAtFirstArg?: boolean;
   run(ctx: CommandContext<O, G>): number | void | Promise<number | void>;
 }
-
-/** Identity helper that lets TypeScript infer the option types of a command literal. */
-export function defineCommand<O extends OptionDefs, G>(command: Command<O, G>): Command<O, G> {
-  return command;
-}

@@ -1,13 +1,13 @@
 /** `denki features`: the runtime-spec features JSON. */
 import { features } from "../features.ts";
-import { denkiCommand } from "./globals.ts";
+import type { DenkiCommand } from "./globals.ts";
 
 /** The `features` command. */
-export const command = denkiCommand({
+export const command: DenkiCommand<Record<never, never>> = {
   description: "Lists only what this build of denki implements; an empty list means none.",
   args: [],
   options: {},
   run() {
     console.log(JSON.stringify(features(), null, 4));
   },
-});
+};

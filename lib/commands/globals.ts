@@ -70,9 +70,5 @@ export function loggerFor(opts: OptionValues<typeof GLOBAL_OPTIONS>): Logger {
   });
 }
 
-/** Declares a denki command: like defineCommand, with the option types inferred. */
-export function denkiCommand<O extends OptionDefs>(
-  command: Command<O, Globals>,
-): Command<O, Globals> {
-  return command;
-}
+/** A denki command (a type only: commands import nothing from here at run time). */
+export type DenkiCommand<O extends OptionDefs> = Command<O, Globals>;

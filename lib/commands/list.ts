@@ -1,9 +1,9 @@
 /** `denki list`: the containers under the state root, as a table, JSON or ids only. */
-import { readProcessInfo } from "../state/proc.ts";
+import type { OptionDefs } from "../cli/command.ts";
+import { currentStatus } from "../state/proc.ts";
 import { type OciState, toOciState } from "../state/record.ts";
-import { liveStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
-import { denkiCommand } from "./globals.ts";
+import type { DenkiCommand } from "./globals.ts";
 
 /** Aligns rows like Go's tabwriter with minwidth 12, padding 3 (runc's list layout). */
 export function table(rows: readonly (readonly string[])[]): string {
@@ -16,20 +16,22 @@ export function table(rows: readonly (readonly string[])[]): string {
     .map((line) => line + "\n").join("");
 }
 
-/** The `list` command. */
-export const command = denkiCommand({
-  args: [],
-  options: {
-    format: {
-      type: "string",
-      short: "f",
-      valueName: "FORMAT",
-      choices: ["table", "json"],
-      default: "table",
-      description: "output format",
-    },
-    quiet: { type: "boolean", short: "q", description: "print only the container ids" },
+const options = {
+  format: {
+    type: "string",
+    short: "f",
+    valueName: "FORMAT",
+    choices: ["table", "json"],
+    default: "table",
+    description: "output format",
   },
+  quiet: { type: "boolean", short: "q", description: "print only the container ids" },
+} as const satisfies OptionDefs;
+
+/** The `list` command. */
+export const command: DenkiCommand<typeof options> = {
+  args: [],
+  options,
   run({ opts, globals }) {
     const states: OciState[] = [];
     for (const entry of new StateStore(globals.root).list()) {
@@ -37,8 +39,7 @@ export const command = denkiCommand({
         globals.log.warn(`skipping container "${entry.id}": ${entry.error.message}`);
         continue;
       }
-      const r = entry.record;
-      states.push(toOciState(r, liveStatus(r.status, r.pid, r.pidStartTime, readProcessInfo)));
+      states.push(toOciState(entry.record, currentStatus(entry.record)));
     }
     if (opts.quiet) {
       for (const s of states) console.log(s.id);
@@ -54,4 +55,4 @@ export const command = denkiCommand({
     }
     Deno.stdout.writeSync(new TextEncoder().encode(table(rows)));
   },
-});
+};

@@ -2,25 +2,28 @@
 import { causeOf, DenkiError } from "../errors.ts";
 import { resolve } from "../paths.ts";
 import { defaultSpec } from "../spec/default.ts";
-import { denkiCommand } from "./globals.ts";
+import type { OptionDefs } from "../cli/command.ts";
+import type { DenkiCommand } from "./globals.ts";
+
+const options = {
+  bundle: {
+    type: "string",
+    short: "b",
+    valueName: "DIR",
+    description: "bundle directory to write config.json into (default: current directory)",
+  },
+  rootless: {
+    type: "boolean",
+    description: "a config for an unprivileged user: user namespace mapping the caller to root",
+  },
+} as const satisfies OptionDefs;
 
 /** The `spec` command. */
-export const command = denkiCommand({
+export const command: DenkiCommand<typeof options> = {
   description: "The file is written with the runtime-spec's field layout and tab indentation; " +
     "an existing config.json is never overwritten.",
   args: [],
-  options: {
-    bundle: {
-      type: "string",
-      short: "b",
-      valueName: "DIR",
-      description: "bundle directory to write config.json into (default: current directory)",
-    },
-    rootless: {
-      type: "boolean",
-      description: "a config for an unprivileged user: user namespace mapping the caller to root",
-    },
-  },
+  options,
   run({ opts }) {
     const bundle = resolve(Deno.cwd(), opts.bundle ?? ".");
     const file = `${bundle}/config.json`;
@@ -40,4 +43,4 @@ export const command = denkiCommand({
       throw new DenkiError(`cannot write ${file}: ${causeOf(err)}`);
     }
   },
-});
+};

@@ -1,18 +1,15 @@
 /** `denki state ID`: the container's OCI state JSON. */
-import { readProcessInfo } from "../state/proc.ts";
+import { currentStatus } from "../state/proc.ts";
 import { toOciState } from "../state/record.ts";
-import { liveStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
-import { denkiCommand } from "./globals.ts";
+import type { DenkiCommand } from "./globals.ts";
 
 /** The `state` command. */
-export const command = denkiCommand({
+export const command: DenkiCommand<Record<never, never>> = {
   args: [{ name: "container-id" }],
   options: {},
   run({ args, globals }) {
-    const id = args[0]!;
-    const record = new StateStore(globals.root).read(id);
-    const status = liveStatus(record.status, record.pid, record.pidStartTime, readProcessInfo);
-    console.log(JSON.stringify(toOciState(record, status), null, 2));
+    const record = new StateStore(globals.root).read(args[0]!);
+    console.log(JSON.stringify(toOciState(record, currentStatus(record)), null, 2));
   },
-});
+};

@@ -1,6 +1,7 @@
 /** Reading /proc/<pid>/stat for liveness checks. */
 import { readTextRaw } from "../sys/rawfs.ts";
-import type { ProcessInfo } from "./status.ts";
+import type { ContainerRecord } from "./record.ts";
+import { type ContainerStatus, liveStatus, type ProcessInfo } from "./status.ts";
 
 /**
  * Parses the text of /proc/<pid>/stat. The command name (field 2) may contain spaces and
@@ -22,4 +23,9 @@ export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | 
   // Through raw syscalls: Deno's fs APIs refuse /proc without --allow-all.
   const text = readTextRaw(`${procRoot}/${pid}/stat`);
   return text === undefined ? undefined : parseProcStat(text);
+}
+
+/** The status to report for a recorded container, checked against the live process table. */
+export function currentStatus(record: ContainerRecord): ContainerStatus {
+  return liveStatus(record.status, record.pid, record.pidStartTime, readProcessInfo);
 }

@@ -1,0 +1,45 @@
+/**
+ * `deno task bundle`: pre-bundles main.ts into bin/.bundle/ (an entry plus one chunk per
+ * command), which bin/denki runs instead of the sources while it is newer than every source
+ * file. Loading a handful of bundled modules instead of dozens of TypeScript files saves a few
+ * milliseconds on every denki command (measured in `deno task bench`).
+ */
+
+const root = new URL("..", import.meta.url).pathname;
+const target = `${root}bin/.bundle`;
+
+/** Builds the bundle into a fresh directory and moves it into place. */
+export async function bundle(): Promise<void> {
+  const tmp = `${target}.tmp-${Deno.pid}`;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--no-config",
+      "--no-lock",
+      "--platform",
+      "deno",
+      "--code-splitting",
+      "--outdir",
+      tmp,
+      `${root}main.ts`,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) {
+    Deno.removeSync(tmp, { recursive: true });
+    throw new Error("deno bundle failed");
+  }
+  try {
+    Deno.removeSync(target, { recursive: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  Deno.renameSync(tmp, target);
+}
+
+if (import.meta.main) {
+  await bundle();
+  console.log(`bundle: wrote ${target}/main.js`);
+}
