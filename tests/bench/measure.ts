@@ -1,0 +1,83 @@
+/**
+ * A small interleaved command timer: every round runs each command once, in turn, so machine
+ * noise (this VM shares its host) lands on all of them alike. Reports medians.
+ */
+
+/** One command to time. */
+export interface Case {
+  name: string;
+  cmd: string[];
+  /** Expected exit status (default 0); a different one aborts the benchmark. */
+  code?: number;
+  env?: Record<string, string>;
+}
+
+/** Timing result of one case, in milliseconds. */
+export interface Timing {
+  name: string;
+  median: number;
+  p10: number;
+  p90: number;
+  runs: number;
+}
+
+function quantile(sorted: number[], q: number): number {
+  const i = (sorted.length - 1) * q;
+  const lo = Math.floor(i);
+  const hi = Math.ceil(i);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (i - lo);
+}
+
+async function once(c: Case): Promise<number> {
+  const [program, ...args] = c.cmd;
+  const t0 = performance.now();
+  const out = await new Deno.Command(program!, {
+    args,
+    stdout: "null",
+    stderr: "piped",
+    ...(c.env ? { env: c.env } : {}),
+  }).output();
+  const ms = performance.now() - t0;
+  if (out.code !== (c.code ?? 0)) {
+    throw new Error(
+      `${c.name}: exit ${out.code}, expected ${c.code ?? 0}: ${
+        new TextDecoder().decode(out.stderr)
+      }`,
+    );
+  }
+  return ms;
+}
+
+/** Runs `warmup` untimed rounds, then `rounds` timed interleaved rounds. */
+export async function measure(cases: Case[], rounds: number, warmup = 5): Promise<Timing[]> {
+  for (let r = 0; r < warmup; r++) for (const c of cases) await once(c);
+  const samples = cases.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < cases.length; i++) samples[i]!.push(await once(cases[i]!));
+  }
+  return cases.map((c, i) => {
+    const s = samples[i]!.sort((a, b) => a - b);
+    return {
+      name: c.name,
+      median: quantile(s, 0.5),
+      p10: quantile(s, 0.1),
+      p90: quantile(s, 0.9),
+      runs: s.length,
+    };
+  });
+}
+
+/** A markdown table of timings with each row's ratio to a reference row. */
+export function report(timings: Timing[], reference: string): string {
+  const ref = timings.find((t) => t.name === reference)!;
+  const rows = timings.map((t) =>
+    `| ${t.name} | ${t.median.toFixed(1)} | ${t.p10.toFixed(1)} | ${t.p90.toFixed(1)} | ${
+      (t.median / ref.median).toFixed(2)
+    }x |`
+  );
+  return [
+    `| command | median ms | p10 ms | p90 ms | vs ${reference} |`,
+    "|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}

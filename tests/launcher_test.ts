@@ -1,0 +1,65 @@
+/** bin/denki: finding Deno, symlinks, and running the bundle only while it is fresh. */
+import assert from "node:assert/strict";
+import { LAUNCHER, run, tempDir } from "./support/denki.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const denoDir = Deno.execPath().slice(0, Deno.execPath().lastIndexOf("/"));
+
+Deno.test("launcher: works through a symlink and finds deno on PATH", async () => {
+  const dir = tempDir();
+  try {
+    Deno.symlinkSync(LAUNCHER, `${dir.path}/denki`);
+    const r = await run(["--version"], {
+      program: `${dir.path}/denki`,
+      env: { PATH: `/usr/bin:/bin:${denoDir}`, DENKI_DENO: "" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^denki version /);
+  } finally {
+    dir.cleanup();
+  }
+});
+
+Deno.test("launcher: no deno anywhere is a clear error", async () => {
+  const r = await run(["--version"], { env: { PATH: "/nonexistent", DENKI_DENO: "" } });
+  assert.equal(r.code, 1);
+  assert.match(
+    r.stderr,
+    /^denki: cannot find deno: put Deno \d+\.\d+\.\d+ on PATH or set DENKI_DENO/,
+  );
+});
+
+Deno.test("launcher: the bundle is used while fresh, the sources once one is newer", async () => {
+  const dir = tempDir();
+  try {
+    // A private copy of the tree, so touching a source file does not disturb anyone.
+    for (const part of ["main.ts", "lib", "executors", "bin"]) {
+      new Deno.Command("cp", { args: ["-a", `${root}${part}`, dir.path] }).outputSync();
+    }
+    try {
+      Deno.removeSync(`${dir.path}/bin/.bundle`, { recursive: true });
+    } catch {
+      // no bundle in the source tree yet
+    }
+    const build = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${dir.path}/bin/bundle.ts`],
+      stdout: "null",
+    }).outputSync();
+    assert.ok(build.success);
+    const which = async (env: Record<string, string> = {}) => {
+      const r = await run(["--debug", "--root", `${dir.path}/state`, "list", "-q"], {
+        program: `${dir.path}/bin/denki`,
+        env,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      return /denki running (\S+)/.exec(r.stderr)?.[1];
+    };
+    assert.equal(await which(), `file://${dir.path}/bin/.bundle/main.js`);
+    assert.equal(await which({ DENKI_FROM_SOURCE: "1" }), `file://${dir.path}/main.ts`);
+    const later = new Date(Date.now() + 5000);
+    Deno.utimeSync(`${dir.path}/lib/state/store.ts`, later, later);
+    assert.equal(await which(), `file://${dir.path}/main.ts`);
+  } finally {
+    dir.cleanup();
+  }
+});

@@ -1,0 +1,40 @@
+/** Debian packages for tests and benchmarks, installed on demand (CI machines start bare). */
+
+/** True when `name` is an executable on PATH. */
+export function hasProgram(name: string): boolean {
+  const path = Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin";
+  return path.split(":").some((dir) => {
+    try {
+      return ((Deno.statSync(`${dir}/${name}`).mode ?? 0) & 0o111) !== 0;
+    } catch {
+      return false;
+    }
+  });
+}
+
+function sh(cmd: string, args: string[]): boolean {
+  const out = new Deno.Command(cmd, {
+    args,
+    env: { DEBIAN_FRONTEND: "noninteractive" },
+    stdout: "inherit",
+    stderr: "inherit",
+  }).outputSync();
+  return out.success;
+}
+
+/** Installs the packages of missing programs with apt-get when root; reports what stays missing. */
+export function ensurePrograms(wanted: readonly { program: string; pkg: string }[]): void {
+  const missing = wanted.filter((p) => !hasProgram(p.program)).map((p) => p.pkg);
+  if (missing.length === 0) return;
+  if (Deno.uid() !== 0 || !hasProgram("apt-get")) {
+    console.error(`packages: not installing ${missing.join(", ")} (needs root and apt-get)`);
+    return;
+  }
+  console.error(`packages: installing ${missing.join(", ")}`);
+  const install = ["install", "-y", "-q", "--no-install-recommends", ...missing];
+  if (!sh("apt-get", install)) {
+    // A fresh machine may have no package lists yet.
+    sh("apt-get", ["update", "-q"]);
+    if (!sh("apt-get", install)) console.error("packages: apt-get install failed");
+  }
+}
