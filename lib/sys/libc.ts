@@ -7,15 +7,9 @@
  * Why FFI for plain file reads too: Deno's fs APIs refuse every path under /proc, /sys and
  * most of /dev unless the process has --allow-all, which denki never asks for.
  */
+import { type SyscallName, syscallNumber } from "./nr.ts";
 
-/** Syscall numbers denki uses, per architecture (asm-generic numbering on aarch64). */
-const NR = {
-  x86_64: { read: 0, close: 3, openat: 257 },
-  aarch64: { read: 63, close: 57, openat: 56 },
-} as const;
-
-/** Names of the syscalls denki makes. */
-export type SyscallName = keyof typeof NR.x86_64;
+export type { SyscallName };
 
 type Libc = {
   syscall(nr: bigint, a: bigint, b: bigint, c: bigint, d: bigint, e: bigint, f: bigint): bigint;
@@ -57,9 +51,16 @@ function arg(a: SyscallArg | undefined): bigint {
 /** Calls a syscall by name on the calling thread. */
 export function syscall(name: SyscallName, ...args: SyscallArg[]): SyscallResult {
   libc ??= open();
-  const table = Deno.build.arch === "aarch64" ? NR.aarch64 : NR.x86_64;
   const [a, b, c, d, e, f] = args;
-  const ret = libc.syscall(BigInt(table[name]), arg(a), arg(b), arg(c), arg(d), arg(e), arg(f));
+  const ret = libc.syscall(
+    BigInt(syscallNumber(name)),
+    arg(a),
+    arg(b),
+    arg(c),
+    arg(d),
+    arg(e),
+    arg(f),
+  );
   return { ret, errno: ret === -1n ? libc.errno() : 0 };
 }
 

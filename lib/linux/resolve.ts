@@ -1,0 +1,115 @@
+/**
+ * Resolving paths inside a container root without ever leaving it. Existing components are
+ * resolved by the kernel with openat2(RESOLVE_IN_ROOT), which treats the root fd as "/" for
+ * absolute symlinks and "..". Missing components are created one at a time, relative to the
+ * fd of their already-resolved parent, so a rootfs that plants `/etc -> /host/etc` or a
+ * dangling absolute link cannot redirect a mount or a mkdir onto the host.
+ */
+import { DenkiError, SyscallError } from "../errors.ts";
+import * as sc from "../sys/syscalls.ts";
+
+const MAX_LINKS = 40;
+
+/** What to create when the final component is missing. */
+export type CreateKind = "dir" | "file" | undefined;
+
+/** Splits an absolute (or root-relative) path into its non-empty components. */
+function components(path: string): string[] {
+  return path.split("/").filter((p) => p !== "" && p !== ".");
+}
+
+/** Lexically applies ".." within a component list, never above the root. */
+function clean(parts: string[]): string[] {
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === "..") out.pop();
+    else out.push(p);
+  }
+  return out;
+}
+
+function openResolved(rootFd: number, parts: readonly string[]): { fd: number; errno: number } {
+  return sc.tryOpenat2(
+    rootFd,
+    parts.length === 0 ? "." : parts.join("/"),
+    sc.O_PATH | sc.O_CLOEXEC,
+    sc.RESOLVE_IN_ROOT | sc.RESOLVE_NO_MAGICLINKS,
+  );
+}
+
+/**
+ * Opens `path` inside the root (an O_PATH fd), creating what is missing when `create` says so:
+ * directories for every missing parent, and the final component as a directory or an empty
+ * file. Returns an O_PATH fd the caller closes; `/proc/self/fd/<fd>` names the same object.
+ */
+export function openInRoot(rootFd: number, path: string, create: CreateKind): number {
+  let parts = clean(components(path));
+  let links = 0;
+  for (;;) {
+    const whole = openResolved(rootFd, parts);
+    if (whole.fd >= 0) return whole.fd;
+    if (whole.errno !== sc.Errno.ENOENT || create === undefined) {
+      throw new SyscallError("openat2", path, whole.errno);
+    }
+    // Find the first missing component and make it, under its resolved parent.
+    let i = 0;
+    let parent = openResolved(rootFd, []);
+    if (parent.fd < 0) throw new SyscallError("openat2", "/", parent.errno);
+    try {
+      for (; i < parts.length; i++) {
+        const next = openResolved(rootFd, parts.slice(0, i + 1));
+        if (next.fd < 0) break;
+        sc.close(parent.fd);
+        parent = next;
+      }
+      if (i === parts.length) continue; // appeared meanwhile
+      const name = parts[i]!;
+      const type = sc.fileType(parent.fd, name);
+      if (type === sc.S_IFLNK) {
+        // A dangling symlink: follow it ourselves, inside the root.
+        if (++links > MAX_LINKS) throw new SyscallError("openat2", path, sc.Errno.ELOOP);
+        const target = sc.readlinkat(parent.fd, name) ?? "";
+        const base = target.startsWith("/") ? [] : parts.slice(0, i);
+        parts = clean([...base, ...components(target), ...parts.slice(i + 1)]);
+        continue;
+      }
+      if (type !== undefined) {
+        // It exists but cannot be resolved through (a file in the middle of the path).
+        throw new SyscallError("openat2", path, sc.Errno.ENOTDIR);
+      }
+      const last = i === parts.length - 1;
+      if (last && create === "file") {
+        const fd = sc.openat(
+          parent.fd,
+          name,
+          sc.O_CREAT | sc.O_WRONLY | sc.O_NOFOLLOW | sc.O_CLOEXEC,
+          0o644,
+        );
+        sc.close(fd);
+      } else {
+        sc.mkdirat(parent.fd, name, 0o755, true);
+      }
+    } finally {
+      sc.close(parent.fd);
+    }
+  }
+}
+
+/** The /proc path that names an open fd of this process (a mount target that cannot move). */
+export function fdPath(fd: number): string {
+  return `/proc/self/fd/${fd}`;
+}
+
+/** Opens the container root directory itself. */
+export function openRoot(rootfs: string): number {
+  try {
+    return sc.open(rootfs, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
+  } catch (err) {
+    if (err instanceof SyscallError) {
+      throw new DenkiError(
+        `cannot open rootfs ${rootfs}: ${err.message.replace(/^\S+ "[^"]*": /, "")}`,
+      );
+    }
+    throw err;
+  }
+}
