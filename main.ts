@@ -11,6 +11,12 @@ import { GLOBAL_OPTIONS, loggerFor, resolveGlobals } from "./lib/commands/global
 import { Logger } from "./lib/log.ts";
 
 const PROGRAM = "denki";
+
+/** The executors, asked in order; Linux last since it runs any program. */
+async function loadExecutors() {
+  const { linuxExecutor } = await import("./executors/linux.ts");
+  return [linuxExecutor];
+}
 const ABOUT = "denki: an OCI container runtime (Linux and WebAssembly workloads)";
 const PROGRAM_USAGE = `Usage: ${PROGRAM} [global options] <command> [options] [arguments...]\n` +
   `Run '${PROGRAM} --help' for the list of commands.`;
@@ -36,7 +42,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (top.help || name === undefined) {
       const { programHelp } = await import("./lib/cli/help.ts");
-      console.log(programHelp(PROGRAM, ABOUT, GLOBAL_OPTIONS, COMMANDS).trimEnd());
+      const visible = COMMANDS.filter((c) => !c.hidden);
+      console.log(programHelp(PROGRAM, ABOUT, GLOBAL_OPTIONS, visible).trimEnd());
       return 0;
     }
     const entry = findCommand(name);
@@ -66,7 +73,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.log(text.trimEnd());
       return 0;
     }
-    const globals = resolveGlobals(top.opts, log);
+    const globals = resolveGlobals(top.opts, log, loadExecutors);
     return (await command.run({ opts: parsed.opts, args: parsed.args, globals })) ?? 0;
   } catch (err) {
     return await report(err, log);

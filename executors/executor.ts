@@ -1,27 +1,39 @@
 /**
  * The Executor interface: how a container's workload is run once the init has prepared the
- * container. The Linux executor (an ELF via execve) and the Wasm executor (a WASI module run by
- * denki's own host) implement it; `main.ts` hands the list to the lifecycle, `lib/` never
- * imports this folder.
+ * container. The Linux executor (an ELF via execve) and the Wasm executor (a WASI module run
+ * by denki's own host) implement it; `main.ts` hands the list to the lifecycle, and `lib/`
+ * refers to this interface by type only.
  *
  * The environment is explicit input: `handleEnvs` decides what reaches the workload, built
  * from `process.env` of config.json alone, never from the environment denki was started with.
  */
 import type { Spec } from "../lib/spec/config.ts";
 
+/** What `exec` needs besides the spec. */
+export interface ExecContext {
+  /** File descriptors 3 .. 3+preserveFds-1 stay open for the workload; all others close. */
+  preserveFds: number;
+}
+
 /** Runs one kind of workload. */
 export interface Executor {
   /** Short name for logs and errors ("linux", "wasm"). */
   readonly name: string;
-  /** True when this executor runs the workload; false lets the next executor try. */
+  /**
+   * True when this executor runs the workload; false lets the next one try. `rootfs` is the
+   * host path at `create` and "/" inside the init once the root is switched.
+   */
   canHandle(spec: Spec, rootfs: string): boolean;
   /**
-   * Checks the workload once the root is prepared, before waiting for `start`: an executor
-   * that can handle a spec but finds the workload invalid throws a DenkiError here.
+   * Checks the workload inside the prepared container (the root is "/"), before the init
+   * waits for `start`. Can handle but invalid (a missing program, a bad module) throws a
+   * DenkiError, which fails `create`.
    */
-  validate(spec: Spec, rootfs: string): void;
+  validate(spec: Spec): void;
   /** The workload's environment as KEY=value strings, from the spec only. */
   handleEnvs(spec: Spec): string[];
+  /** Replaces the init with the workload (or runs it and exits with its status). */
+  exec(spec: Spec, env: string[], ctx: ExecContext): Promise<never>;
 }
 
 /** The default environment policy: exactly `process.env`, in order, nothing added. */

@@ -23,6 +23,7 @@ Deno.test("selectExecutor: the first that can handle wins, cannot-handle falls t
     canHandle: () => can,
     validate: () => {},
     handleEnvs: specEnv,
+    exec: () => Promise.reject(new Error("not run in this test")),
   });
   assert.equal(
     selectExecutor([make("wasm", false), make("linux", true)], spec, "/r")?.name,

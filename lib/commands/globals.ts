@@ -1,4 +1,5 @@
 /** Global options (as runc has them and callers pass them) and their resolved values. */
+import type { Executor } from "../../executors/executor.ts";
 import type { Command, OptionDefs, OptionValues } from "../cli/command.ts";
 import { Logger } from "../log.ts";
 import { resolve } from "../paths.ts";
@@ -45,6 +46,8 @@ export interface Globals {
   log: Logger;
   debug: boolean;
   systemdCgroup: boolean;
+  /** The executors, in the order they are asked (loaded on demand: main.ts provides them). */
+  executors: () => Promise<Executor[]>;
 }
 
 /** The default state root: /run/denki for root, $XDG_RUNTIME_DIR/denki for other users. */
@@ -54,11 +57,15 @@ export function defaultRoot(uid: number, xdgRuntimeDir: string | undefined): str
 }
 
 /** Resolves parsed global options into Globals. */
-export function resolveGlobals(opts: OptionValues<typeof GLOBAL_OPTIONS>, log: Logger): Globals {
+export function resolveGlobals(
+  opts: OptionValues<typeof GLOBAL_OPTIONS>,
+  log: Logger,
+  executors: () => Promise<Executor[]>,
+): Globals {
   const root = opts.root === undefined
     ? defaultRoot(Deno.uid() ?? 0, Deno.env.get("XDG_RUNTIME_DIR"))
     : resolve(Deno.cwd(), opts.root);
-  return { root, log, debug: opts.debug, systemdCgroup: opts["systemd-cgroup"] };
+  return { root, log, debug: opts.debug, systemdCgroup: opts["systemd-cgroup"], executors };
 }
 
 /** A logger configured from the global options. */

@@ -10,6 +10,8 @@ export interface CommandEntry {
   name: string;
   /** One line for the command list and the top of the command's help. */
   summary: string;
+  /** Internal commands are left out of the help. */
+  hidden?: boolean;
   load(): Promise<Command<OptionDefs, Globals>>;
 }
 
@@ -19,6 +21,31 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "spec",
     summary: "create a new config.json in the bundle",
     load: async () => (await import("./spec.ts")).command,
+  },
+  {
+    name: "create",
+    summary: "create a container (its process waits for start)",
+    load: async () => (await import("./create.ts")).command,
+  },
+  {
+    name: "start",
+    summary: "run the process of a created container",
+    load: async () => (await import("./start.ts")).command,
+  },
+  {
+    name: "run",
+    summary: "create and start a container",
+    load: async () => (await import("./run.ts")).command,
+  },
+  {
+    name: "kill",
+    summary: "send a signal to a container (default SIGTERM)",
+    load: async () => (await import("./kill.ts")).command,
+  },
+  {
+    name: "delete",
+    summary: "delete a container and the resources it holds",
+    load: async () => (await import("./delete.ts")).command,
   },
   {
     name: "state",
@@ -34,6 +61,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "features",
     summary: "show the runtime-spec features this denki implements",
     load: async () => (await import("./features.ts")).command,
+  },
+  {
+    name: "init",
+    summary: "the container init (started by create; not for direct use)",
+    hidden: true,
+    load: async () => (await import("./init.ts")).command,
   },
 ];
 

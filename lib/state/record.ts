@@ -3,6 +3,7 @@
  * is an error naming the file, never a stack trace), and the OCI state JSON shown by `state`.
  */
 import { DenkiError } from "../errors.ts";
+import type { Hook } from "../spec/config.ts";
 import type { ContainerStatus } from "./status.ts";
 
 /** Everything denki remembers about a container between commands. */
@@ -25,6 +26,8 @@ export interface ContainerRecord {
   /** User name of the container's creator. */
   owner: string;
   annotations: Record<string, string>;
+  /** Hooks that run after `create` returns (poststart in `start`, poststop in `delete`). */
+  hooks?: { poststart: Hook[]; poststop: Hook[] };
 }
 
 /** The state JSON that `denki state` prints, in runc's field order. */

@@ -1,0 +1,55 @@
+/** The options `create` and `run` share, as runc has them. */
+import type { OptionDefs } from "../cli/command.ts";
+import type { CreateOptions } from "../lifecycle/create.ts";
+
+/** create/run flags. */
+export const CREATE_OPTIONS = {
+  bundle: {
+    type: "string",
+    short: "b",
+    valueName: "DIR",
+    description: "bundle directory (default: current directory)",
+  },
+  "pid-file": { type: "string", valueName: "FILE", description: "write the init's pid to FILE" },
+  "console-socket": {
+    type: "string",
+    valueName: "PATH",
+    description: "unix socket for the terminal's master fd (not supported yet)",
+  },
+  "no-pivot": {
+    type: "boolean",
+    description: "switch root with MS_MOVE and chroot instead of pivot_root",
+  },
+  "no-new-keyring": {
+    type: "boolean",
+    description: "accepted for runc compatibility (denki does not create session keyrings)",
+  },
+  "preserve-fds": {
+    type: "integer",
+    valueName: "N",
+    default: 0,
+    description: "pass file descriptors 3 .. 3+N-1 to the container",
+  },
+} as const satisfies OptionDefs;
+
+/** Parsed create/run flags to CreateOptions. */
+export function createOptions(
+  id: string,
+  opts: {
+    bundle?: string | undefined;
+    "pid-file"?: string | undefined;
+    "console-socket"?: string | undefined;
+    "no-pivot": boolean;
+    "preserve-fds": number;
+  },
+): CreateOptions {
+  if (opts["preserve-fds"] < 0) throw new Error("--preserve-fds must not be negative");
+  return {
+    id,
+    bundle: opts.bundle ?? ".",
+    pidFile: opts["pid-file"],
+    consoleSocket: opts["console-socket"],
+    noPivot: opts["no-pivot"],
+    preserveFds: opts["preserve-fds"],
+  };
+}

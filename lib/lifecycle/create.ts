@@ -1,0 +1,239 @@
+/**
+ * `create`, the runtime side: load and check the bundle, claim the id, make the exec fifo,
+ * spawn the container init in the container's pid namespace, run the runtime-namespace hooks
+ * it asks for, and record the container once the init reports ready. Any failure kills the
+ * init and removes everything this created.
+ */
+import type { Executor } from "../../executors/executor.ts";
+import { selectExecutor } from "../../executors/executor.ts";
+import { causeOf, DenkiError } from "../errors.ts";
+import { runHooks } from "../hooks.ts";
+import type { Logger } from "../log.ts";
+import { namespaceProblems, withChildNamespaces } from "../linux/namespaces.ts";
+import { resolve } from "../paths.ts";
+import { selfCommand } from "../self.ts";
+import type { Spec } from "../spec/config.ts";
+import { parseSpec } from "../spec/parse.ts";
+import { checkContainerId } from "../state/container_id.ts";
+import { readProcessInfo } from "../state/proc.ts";
+import type { ContainerRecord } from "../state/record.ts";
+import { StateStore } from "../state/store.ts";
+import { SyncChannel } from "../sync.ts";
+import * as sc from "../sys/syscalls.ts";
+import { EXEC_FIFO, hookState } from "./common.ts";
+
+/** The create flags, as runc has them. */
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string | undefined;
+  consoleSocket?: string | undefined;
+  noPivot: boolean;
+  preserveFds: number;
+}
+
+/** A created container: its record and, for `run`, the init as a child of this process. */
+export interface Created {
+  record: ContainerRecord;
+  child: Deno.ChildProcess;
+}
+
+/** Everything checked before any file is touched. */
+interface Checked {
+  spec: Spec;
+  configText: string;
+  bundle: string;
+  rootfs: string;
+}
+
+function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checked {
+  checkContainerId(opts.id);
+  const bundle = resolve(Deno.cwd(), opts.bundle);
+  const file = `${bundle}/config.json`;
+  let configText: string;
+  try {
+    configText = Deno.readTextFileSync(file);
+  } catch (err) {
+    throw new DenkiError(`cannot read ${file}: ${causeOf(err)}`);
+  }
+  const spec = parseSpec(configText, file);
+  if (spec.process === undefined) {
+    throw new DenkiError(`${file}: process is required to create a container`);
+  }
+  if (spec.process.terminal) {
+    throw new DenkiError(
+      "process.terminal is not supported yet (terminals and --console-socket come later): set it to false",
+    );
+  }
+  if (opts.consoleSocket !== undefined) {
+    throw new DenkiError("--console-socket is not supported yet (terminals come later)");
+  }
+  const problems = namespaceProblems(spec);
+  if (problems.length > 0) throw new DenkiError(`${file}: ${problems.join("; ")}`);
+  const rootfs = resolve(bundle, spec.root!.path);
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(rootfs).isDirectory;
+  } catch (err) {
+    throw new DenkiError(`rootfs ${rootfs} does not exist (${causeOf(err)})`);
+  }
+  if (!isDir) throw new DenkiError(`rootfs ${rootfs} is not a directory`);
+  if (selectExecutor(executors, spec, rootfs) === undefined) {
+    throw new DenkiError(`no executor can run ${JSON.stringify(spec.process.args?.[0])}`);
+  }
+  return { spec, configText, bundle, rootfs };
+}
+
+/** Owner name of a uid from /etc/passwd, or "#uid" like runc. */
+function ownerName(uid: number): string {
+  try {
+    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
+      const f = line.split(":");
+      if (f[2] === String(uid) && f[0]) return f[0];
+    }
+  } catch {
+    // no passwd file
+  }
+  return `#${uid}`;
+}
+
+/** RFC 3339 with nanoseconds, as Go prints a time.Time (milliseconds are what we have). */
+function createdNow(): string {
+  return new Date().toISOString().replace(/\.(\d{3})Z$/, (_, ms: string) => {
+    const frac = ms.replace(/0+$/, "");
+    return frac ? `.${frac}Z` : "Z";
+  });
+}
+
+/** Writes the pid file atomically (temp file + rename), runc's format: the pid, no newline. */
+function writePidFile(path: string, pid: number): void {
+  const abs = resolve(Deno.cwd(), path);
+  const dir = abs.slice(0, abs.lastIndexOf("/")) || "/";
+  const tmp = `${dir}/.${abs.slice(abs.lastIndexOf("/") + 1)}.tmp-${Deno.pid}`;
+  try {
+    Deno.writeTextFileSync(tmp, String(pid), { createNew: true, mode: 0o644 });
+    Deno.renameSync(tmp, abs);
+  } catch (err) {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // nothing to clean
+    }
+    throw new DenkiError(`cannot write pid file ${abs}: ${causeOf(err)}`);
+  }
+}
+
+/** Creates the container; on success it is "created" and its init waits for `start`. */
+export async function createContainer(
+  root: string,
+  opts: CreateOptions,
+  executors: readonly Executor[],
+  log: Logger,
+): Promise<Created> {
+  const checked = loadBundle(opts, executors);
+  const { spec, bundle, rootfs } = checked;
+  const store = new StateStore(root);
+  const lock = store.create(opts.id);
+  let child: Deno.ChildProcess | undefined;
+  let channel: SyncChannel | undefined;
+  try {
+    makeFifo(`${lock.dir}/${EXEC_FIFO}`);
+    const [parentEnd, childEnd] = sc.socketpair();
+    sc.setCloexec(parentEnd, true);
+    channel = new SyncChannel(parentEnd);
+    const [exe, ...args] = selfCommand(["init", String(childEnd)]);
+    try {
+      child = withChildNamespaces(spec, () =>
+        new Deno.Command(exe!, {
+          args,
+          clearEnv: true,
+          stdin: "inherit",
+          stdout: "inherit",
+          stderr: "inherit",
+        }).spawn());
+    } finally {
+      sc.close(childEnd);
+    }
+    const pid = child.pid;
+    log.debug(`container "${opts.id}": init is pid ${pid}`);
+    channel.send({
+      type: "bootstrap",
+      config: checked.configText,
+      configFile: `${bundle}/config.json`,
+      bundle,
+      rootfs,
+      id: opts.id,
+      stateDir: lock.dir,
+      noPivot: opts.noPivot,
+      preserveFds: opts.preserveFds,
+    });
+    for (;;) {
+      const msg = channel.receive();
+      if (msg === undefined) {
+        const status = await child.status;
+        throw new DenkiError(
+          `container init exited before it was ready (${
+            status.signal ? `killed by ${status.signal}` : `exit status ${status.code}`
+          })`,
+        );
+      }
+      if (msg.type === "error") throw new DenkiError(String(msg.message));
+      if (msg.type === "hooks") {
+        // prestart and createRuntime run here, in the runtime's namespaces.
+        try {
+          const state = hookState(spec, opts.id, "creating", pid, bundle);
+          await runHooks("prestart", spec.hooks?.prestart, state);
+          await runHooks("createRuntime", spec.hooks?.createRuntime, state);
+          channel.send({ type: "ok" });
+        } catch (err) {
+          channel.send({ type: "abort" });
+          throw err;
+        }
+        continue;
+      }
+      if (msg.type === "ready") {
+        for (const note of (msg.notes as string[] | undefined) ?? []) log.debug(note);
+        break;
+      }
+      throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(msg)}`);
+    }
+    const info = readProcessInfo(pid);
+    if (info === undefined) throw new DenkiError("container init exited right after it was ready");
+    const record: ContainerRecord = {
+      ociVersion: spec.ociVersion,
+      id: opts.id,
+      pid,
+      pidStartTime: info.startTime,
+      status: "created",
+      bundle,
+      rootfs,
+      created: createdNow(),
+      owner: ownerName(Deno.uid() ?? 0),
+      annotations: spec.annotations ?? {},
+      hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
+    };
+    store.write(lock, record);
+    if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
+    return { record, child };
+  } catch (err) {
+    if (child !== undefined) {
+      sc.kill(child.pid, 9);
+      await child.status;
+    }
+    store.remove(lock);
+    throw err;
+  } finally {
+    channel?.close();
+    lock.release();
+  }
+}
+
+/** mkfifo with the mode runc uses (owner read/write, others write), despite the umask. */
+function makeFifo(path: string): void {
+  try {
+    sc.mknodat(sc.AT_FDCWD, path, sc.S_IFIFO | 0o622, 0n);
+    sc.fchmodat(sc.AT_FDCWD, path, 0o622);
+  } catch (err) {
+    throw new DenkiError(`cannot create exec fifo ${path}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * `start`: release the container init blocked on the exec fifo, and learn from it whether the
+ * startContainer hooks passed. Then the container is "running" and poststart hooks run here.
+ */
+import { DenkiError } from "../errors.ts";
+import { runHooks } from "../hooks.ts";
+import type { Logger } from "../log.ts";
+import { currentStatus, readProcessInfo } from "../state/proc.ts";
+import type { ContainerRecord } from "../state/record.ts";
+import { isAlive, requireStatus } from "../state/status.ts";
+import { StateStore } from "../state/store.ts";
+import * as sc from "../sys/syscalls.ts";
+import { EXEC_FIFO, recordHookState } from "./common.ts";
+
+const POLLIN = 1;
+
+/**
+ * Opens the fifo for reading (which lets the init's blocking open for writing return) and
+ * reads its verdict: "0", or "1" followed by an error message. Polls so that an init that
+ * dies instead of answering is noticed.
+ */
+function releaseInit(dir: string, rec: ContainerRecord): void {
+  const path = `${dir}/${EXEC_FIFO}`;
+  let fd: number;
+  try {
+    fd = sc.open(path, sc.O_RDONLY | sc.O_NONBLOCK | sc.O_CLOEXEC);
+  } catch (err) {
+    throw new DenkiError(`cannot open exec fifo ${path}: ${(err as Error).message}`);
+  }
+  const chunks: number[] = [];
+  try {
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const r = sc.tryRead(fd, buf);
+      if (r.n > 0) {
+        chunks.push(...buf.subarray(0, r.n));
+        continue;
+      }
+      // 0 bytes: no writer yet (nothing read so far) or the init closed its end (done).
+      if (r.n === 0 && chunks.length > 0) break;
+      if (!isAlive(rec.pid, rec.pidStartTime, readProcessInfo)) {
+        throw new DenkiError(`cannot start container "${rec.id}": its init exited before starting`);
+      }
+      sc.pollOne(fd, POLLIN, 100);
+    }
+  } finally {
+    sc.close(fd);
+  }
+  const answer = new TextDecoder().decode(new Uint8Array(chunks));
+  if (answer !== "0") {
+    throw new DenkiError(
+      answer.startsWith("1") ? answer.slice(1) : `unexpected answer "${answer}"`,
+    );
+  }
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // the state directory goes with delete anyway
+  }
+}
+
+/** Starts a created container; returns its record, now "running". */
+export async function startContainer(
+  root: string,
+  id: string,
+  log: Logger,
+): Promise<ContainerRecord> {
+  const store = new StateStore(root);
+  const lock = store.lock(id);
+  try {
+    const rec = store.read(id);
+    requireStatus("start", id, currentStatus(rec));
+    releaseInit(lock.dir, rec);
+    const running: ContainerRecord = { ...rec, status: "running" };
+    store.write(lock, running);
+    try {
+      await runHooks("poststart", rec.hooks?.poststart, recordHookState(running, "running"));
+    } catch (err) {
+      log.warn((err as Error).message);
+    }
+    return running;
+  } finally {
+    lock.release();
+  }
+}

@@ -1,0 +1,109 @@
+/** `kill` and `delete`: signals to the container, and its removal. */
+import { ContainerNotFound, DenkiError, InvalidState, SyscallError } from "../errors.ts";
+import { runHooks } from "../hooks.ts";
+import type { Logger } from "../log.ts";
+import { currentStatus, readProcessInfo } from "../state/proc.ts";
+import type { ContainerRecord } from "../state/record.ts";
+import { allows, isAlive, requireStatus } from "../state/status.ts";
+import { StateStore } from "../state/store.ts";
+import * as sc from "../sys/syscalls.ts";
+import { recordHookState } from "./common.ts";
+import { signalName } from "../plan/signals.ts";
+
+const SIGKILL = 9;
+
+/** The pid namespace inode link of a process, e.g. "pid:[4026531836]". */
+function pidNamespace(pid: number | "self"): string | undefined {
+  return sc.readlinkat(sc.AT_FDCWD, `/proc/${pid}/ns/pid`);
+}
+
+/** Every process in the container's own pid namespace (the init's). */
+export function containerPids(rec: ContainerRecord): number[] {
+  const ns = pidNamespace(rec.pid);
+  if (ns === undefined) return [];
+  if (ns === pidNamespace("self")) {
+    throw new DenkiError(
+      `kill --all: container "${rec.id}" shares the host pid namespace; without cgroups denki cannot tell its processes apart`,
+    );
+  }
+  const pids: number[] = [];
+  for (const name of sc.listDir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    if (pidNamespace(Number(name) as number) === ns) pids.push(Number(name));
+  }
+  return pids;
+}
+
+/** Sends a signal to the container's init, or with `all` to every process in it. */
+export function killContainer(root: string, id: string, signal: number, all: boolean): void {
+  const rec = new StateStore(root).read(id);
+  const status = currentStatus(rec);
+  if (!allows("kill", status)) {
+    throw new InvalidState(
+      `cannot kill container "${id}": container not running (its status is "${status}")`,
+    );
+  }
+  const targets = all ? containerPids(rec) : [rec.pid];
+  for (const pid of targets) {
+    const errno = sc.kill(pid, signal);
+    if (errno === sc.Errno.ESRCH) {
+      if (pid === rec.pid && !all) {
+        throw new InvalidState(`cannot kill container "${id}": container not running`);
+      }
+      continue;
+    }
+    if (errno !== 0) throw new SyscallError("kill", `${signalName(signal)} to pid ${pid}`, errno);
+  }
+}
+
+/** Waits until a process is gone (or a zombie), up to `ms`. */
+async function waitGone(pid: number, startTime: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!isAlive(pid, startTime, readProcessInfo)) return true;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return !isAlive(pid, startTime, readProcessInfo);
+}
+
+/**
+ * Deletes a container: a stopped one is removed, a created one is killed first (as runc
+ * does), a running or paused one only with `force`. Poststop hooks run last.
+ */
+export async function deleteContainer(
+  root: string,
+  id: string,
+  force: boolean,
+  log: Logger,
+): Promise<void> {
+  const store = new StateStore(root);
+  let lock;
+  try {
+    lock = store.lock(id);
+  } catch (err) {
+    // runc: delete --force of a container that does not exist is not an error.
+    if (force && err instanceof ContainerNotFound) return;
+    throw err;
+  }
+  try {
+    const rec = store.read(id);
+    const status = currentStatus(rec);
+    if (!force) requireStatus("delete", id, status);
+    if (status !== "stopped") {
+      sc.kill(rec.pid, SIGKILL);
+      if (!(await waitGone(rec.pid, rec.pidStartTime, 10_000))) {
+        throw new DenkiError(
+          `cannot delete container "${id}": its init (pid ${rec.pid}) did not die`,
+        );
+      }
+    }
+    store.remove(lock);
+    try {
+      await runHooks("poststop", rec.hooks?.poststop, recordHookState(rec, "stopped"));
+    } catch (err) {
+      log.warn((err as Error).message);
+    }
+  } finally {
+    lock.release();
+  }
+}

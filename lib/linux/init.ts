@@ -1,0 +1,109 @@
+/**
+ * The container init: PID 1 of the container, started by `create` with an empty environment.
+ * On its JS thread, with synchronous calls only (async file operations would run on pool
+ * threads that still see the host), it enters the namespaces, builds the root, switches to
+ * it, applies the process settings, reports ready, waits on the exec fifo for `start`, runs
+ * the startContainer hooks and hands over to the executor.
+ */
+import type { Executor } from "../../executors/executor.ts";
+import { selectExecutor } from "../../executors/executor.ts";
+import { runHooks } from "../hooks.ts";
+import { EXEC_FIFO, hookState } from "../lifecycle/common.ts";
+import { parseSpec } from "../spec/parse.ts";
+import { SyncChannel } from "../sync.ts";
+import * as sc from "../sys/syscalls.ts";
+import { enterNamespaces } from "./namespaces.ts";
+import {
+  applyCredentials,
+  applyCwd,
+  applyRlimits,
+  applySystemSettings,
+  setNotDumpable,
+} from "./process.ts";
+import { finishRootfs, prepareRootfs, switchRoot } from "./rootfs.ts";
+
+/** What `create` sends the init first. */
+interface Bootstrap {
+  config: string;
+  configFile: string;
+  bundle: string;
+  rootfs: string;
+  id: string;
+  stateDir: string;
+  noPivot: boolean;
+  preserveFds: number;
+}
+
+const encoder = new TextEncoder();
+
+function exitQuietly(): never {
+  Deno.exit(1);
+}
+
+/** Runs the init protocol on the inherited channel fd; never returns. */
+export async function runInit(fd: number, executors: readonly Executor[]): Promise<never> {
+  const channel = new SyncChannel(fd);
+  const boot = channel.receive() as (Bootstrap & { type: string }) | undefined;
+  if (boot === undefined || boot.type !== "bootstrap") exitQuietly();
+  let ready = false;
+  try {
+    setNotDumpable();
+    const spec = parseSpec(boot.config, boot.configFile);
+    enterNamespaces(spec);
+    const rootFd = prepareRootfs(spec, boot.rootfs, boot.bundle);
+    if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {
+      // These run in the runtime's namespaces: `create` runs them and answers.
+      channel.send({ type: "hooks" });
+      if (channel.receive()?.type !== "ok") exitQuietly();
+    }
+    await runHooks(
+      "createContainer",
+      spec.hooks?.createContainer,
+      hookState(spec, boot.id, "creating", Deno.pid, boot.bundle),
+    );
+    // Reached through this fd after the switch, where the state directory is out of sight.
+    const stateDir = sc.open(boot.stateDir, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
+    switchRoot(rootFd, boot.rootfs, boot.noPivot);
+    finishRootfs(spec);
+    applySystemSettings(spec);
+    applyRlimits(spec);
+    applyCwd(spec);
+    const executor = selectExecutor(executors, spec, "/")!;
+    const env = executor.handleEnvs(spec);
+    const notes = applyCredentials(spec);
+    executor.validate(spec);
+    channel.send({ type: "ready", notes });
+    ready = true;
+    channel.close();
+
+    // Blocks until `start` opens the fifo for reading.
+    const fifo = sc.openat(stateDir, EXEC_FIFO, sc.O_WRONLY | sc.O_CLOEXEC);
+    sc.close(stateDir);
+    try {
+      await runHooks(
+        "startContainer",
+        spec.hooks?.startContainer,
+        hookState(spec, boot.id, "created", Deno.pid, boot.bundle),
+      );
+    } catch (err) {
+      sc.writeAll(fifo, encoder.encode(`1${(err as Error).message}`));
+      exitQuietly();
+    }
+    sc.writeAll(fifo, encoder.encode("0"));
+    sc.close(fifo);
+    return await executor.exec(spec, env, { preserveFds: boot.preserveFds });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (!ready) {
+      try {
+        channel.send({ type: "error", message });
+      } catch {
+        // create is gone; nothing else to tell
+      }
+    } else {
+      // After create returned, the container's stderr is the only place left.
+      Deno.stderr.writeSync(encoder.encode(`denki init: ${message}\n`));
+    }
+    exitQuietly();
+  }
+}

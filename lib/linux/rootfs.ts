@@ -1,0 +1,147 @@
+/**
+ * The container's root file system, in the init's own mount namespace: propagation, the root
+ * bind mount, the configured mounts, /dev, the switch to the new root (pivot_root, or MS_MOVE +
+ * chroot with --no-pivot), then masked and read-only paths and a read-only root.
+ */
+import { DenkiError, SyscallError } from "../errors.ts";
+import { MS } from "../plan/mount_options.ts";
+import type { Spec } from "../spec/config.ts";
+import * as sc from "../sys/syscalls.ts";
+import { createDevice, createDevLinks, devicePlan } from "./devices.ts";
+import { applyMount, planMounts } from "./mounts.ts";
+import { fdPath, openInRoot, openRoot } from "./resolve.ts";
+
+const MNT_DETACH = 2;
+
+/** Propagation flags of linux.rootfsPropagation. */
+const PROPAGATION: Record<string, number> = {
+  shared: MS.SHARED,
+  slave: MS.SLAVE,
+  private: MS.PRIVATE,
+  unbindable: MS.UNBINDABLE,
+};
+
+function fail(what: string, err: unknown): never {
+  if (err instanceof SyscallError) throw new DenkiError(`${what}: ${err.message}`);
+  throw err;
+}
+
+/**
+ * Mounts everything into the rootfs while the host's file system is still reachable.
+ * Returns an O_PATH fd of the root (closed by `switchRoot`).
+ */
+export function prepareRootfs(spec: Spec, rootfs: string, bundle: string): number {
+  try {
+    // Nothing mounted from here on may propagate back to the host.
+    sc.mount(null, "/", null, MS.SLAVE | MS.REC, null);
+    // The root must be a mount point for pivot_root.
+    sc.mount(rootfs, rootfs, null, MS.BIND | MS.REC, null);
+  } catch (err) {
+    fail(`cannot prepare rootfs ${rootfs}`, err);
+  }
+  const rootFd = openRoot(rootfs);
+  const hasNetns = (spec.linux?.namespaces ?? []).some((n) => n.type === "network");
+  for (const step of planMounts(spec.mounts ?? [], bundle)) applyMount(rootFd, step, hasNetns);
+  for (const dev of devicePlan(spec.linux?.devices ?? [])) createDevice(rootFd, dev);
+  createDevLinks(rootFd);
+  const cwd = spec.process?.cwd;
+  if (cwd !== undefined) {
+    try {
+      sc.close(openInRoot(rootFd, cwd, "dir"));
+    } catch (err) {
+      fail(`cannot create process.cwd ${cwd}`, err);
+    }
+  }
+  return rootFd;
+}
+
+/** Makes the rootfs the process's root and detaches the old root entirely. */
+export function switchRoot(rootFd: number, rootfs: string, noPivot: boolean): void {
+  try {
+    sc.fchdir(rootFd);
+    sc.close(rootFd);
+    if (noPivot) {
+      sc.mount(rootfs, "/", null, MS.MOVE, null);
+      sc.chroot(".");
+    } else {
+      sc.pivotRoot(".", ".");
+      // The old root is now stacked under "."; keep its unmount from reaching the host.
+      sc.mount(null, ".", null, MS.SLAVE | MS.REC, null);
+      sc.umount2(".", MNT_DETACH);
+    }
+    sc.chdir("/");
+  } catch (err) {
+    fail(`cannot switch to rootfs ${rootfs}${noPivot ? " (--no-pivot)" : ""}`, err);
+  }
+}
+
+/** After the switch: root propagation, masked and read-only paths, a read-only root. */
+export function finishRootfs(spec: Spec): void {
+  const linux = spec.linux ?? {};
+  const propagation = linux.rootfsPropagation;
+  if (propagation !== undefined) {
+    try {
+      sc.mount(null, "/", null, MS.REC | PROPAGATION[propagation]!, null);
+    } catch (err) {
+      fail(`cannot set rootfs propagation ${propagation}`, err);
+    }
+  }
+  const root = sc.open("/", sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
+  try {
+    for (const path of linux.maskedPaths ?? []) maskPath(root, path);
+    for (const path of linux.readonlyPaths ?? []) readonlyPath(root, path);
+  } finally {
+    sc.close(root);
+  }
+  if (spec.root?.readonly) {
+    try {
+      sc.mount(null, "/", null, MS.BIND | MS.REMOUNT | MS.RDONLY, null);
+    } catch (err) {
+      fail("cannot make the rootfs read-only", err);
+    }
+  }
+}
+
+/** Opens a path that may not exist; undefined when it does not. */
+function openExisting(root: number, path: string): number | undefined {
+  try {
+    return openInRoot(root, path, undefined);
+  } catch (err) {
+    if (err instanceof SyscallError && err.errno === sc.Errno.ENOENT) return undefined;
+    throw err;
+  }
+}
+
+function maskPath(root: number, path: string): void {
+  const fd = openExisting(root, path);
+  if (fd === undefined) return;
+  try {
+    const isDir = sc.fileType(fd, "", sc.AT_EMPTY_PATH) === sc.S_IFDIR;
+    if (isDir) sc.mount("tmpfs", fdPath(fd), "tmpfs", MS.RDONLY, "size=0k");
+    else sc.mount("/dev/null", fdPath(fd), null, MS.BIND, null);
+  } catch (err) {
+    fail(`cannot mask ${path}`, err);
+  } finally {
+    sc.close(fd);
+  }
+}
+
+function readonlyPath(root: number, path: string): void {
+  const fd = openExisting(root, path);
+  if (fd === undefined) return;
+  try {
+    sc.mount(fdPath(fd), fdPath(fd), null, MS.BIND | MS.REC, null);
+  } catch (err) {
+    sc.close(fd);
+    fail(`cannot make ${path} read-only`, err);
+  }
+  sc.close(fd);
+  const again = openInRoot(root, path, undefined);
+  try {
+    sc.mount(null, fdPath(again), null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, null);
+  } catch (err) {
+    fail(`cannot make ${path} read-only`, err);
+  } finally {
+    sc.close(again);
+  }
+}
