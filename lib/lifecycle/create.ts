@@ -156,6 +156,7 @@ export async function createContainer(
     }
     const pid = child.pid;
     log.debug(`container "${opts.id}": init is pid ${pid}`);
+    // If the init is already gone, the receive below reports how it ended.
     channel.send({
       type: "bootstrap",
       config: checked.configText,

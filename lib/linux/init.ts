@@ -20,7 +20,7 @@ import {
   applySystemSettings,
   setNotDumpable,
 } from "./process.ts";
-import { finishRootfs, prepareRootfs, switchRoot } from "./rootfs.ts";
+import { lockDownRootfs, prepareRootfs, setRootPropagation, switchRoot } from "./rootfs.ts";
 
 /** What `create` sends the init first. */
 interface Bootstrap {
@@ -53,8 +53,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     const rootFd = prepareRootfs(spec, boot.rootfs, boot.bundle);
     if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {
       // These run in the runtime's namespaces: `create` runs them and answers.
-      channel.send({ type: "hooks" });
-      if (channel.receive()?.type !== "ok") exitQuietly();
+      if (!channel.send({ type: "hooks" }) || channel.receive()?.type !== "ok") exitQuietly();
     }
     await runHooks(
       "createContainer",
@@ -64,15 +63,17 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     // Reached through this fd after the switch, where the state directory is out of sight.
     const stateDir = sc.open(boot.stateDir, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
     switchRoot(rootFd, boot.rootfs, boot.noPivot);
-    finishRootfs(spec);
+    setRootPropagation(spec);
     applySystemSettings(spec);
+    lockDownRootfs(spec);
     applyRlimits(spec);
     applyCwd(spec);
     const executor = selectExecutor(executors, spec, "/")!;
     const env = executor.handleEnvs(spec);
     const notes = applyCredentials(spec);
     executor.validate(spec);
-    channel.send({ type: "ready", notes });
+    // Without create listening there is no one to start this container.
+    if (!channel.send({ type: "ready", notes })) exitQuietly();
     ready = true;
     channel.close();
 
@@ -95,11 +96,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (!ready) {
-      try {
-        channel.send({ type: "error", message });
-      } catch {
-        // create is gone; nothing else to tell
-      }
+      channel.send({ type: "error", message });
     } else {
       // After create returned, the container's stderr is the only place left.
       Deno.stderr.writeSync(encoder.encode(`denki init: ${message}\n`));

@@ -75,17 +75,23 @@ export function switchRoot(rootFd: number, rootfs: string, noPivot: boolean): vo
   }
 }
 
-/** After the switch: root propagation, masked and read-only paths, a read-only root. */
-export function finishRootfs(spec: Spec): void {
-  const linux = spec.linux ?? {};
-  const propagation = linux.rootfsPropagation;
-  if (propagation !== undefined) {
-    try {
-      sc.mount(null, "/", null, MS.REC | PROPAGATION[propagation]!, null);
-    } catch (err) {
-      fail(`cannot set rootfs propagation ${propagation}`, err);
-    }
+/** After the switch: the root's propagation (before anything else is mounted under it). */
+export function setRootPropagation(spec: Spec): void {
+  const propagation = spec.linux?.rootfsPropagation;
+  if (propagation === undefined) return;
+  try {
+    sc.mount(null, "/", null, MS.REC | PROPAGATION[propagation]!, null);
+  } catch (err) {
+    fail(`cannot set rootfs propagation ${propagation}`, err);
   }
+}
+
+/**
+ * The last file-system steps, after sysctls (which need a writable /proc/sys): masked and
+ * read-only paths, then a read-only root.
+ */
+export function lockDownRootfs(spec: Spec): void {
+  const linux = spec.linux ?? {};
   const root = sc.open("/", sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
   try {
     for (const path of linux.maskedPaths ?? []) maskPath(root, path);

@@ -33,6 +33,7 @@ export const ERRNO: Readonly<Record<number, readonly [string, string]>> = {
   39: ["ENOTEMPTY", "directory not empty"],
   40: ["ELOOP", "too many levels of symbolic links"],
   95: ["EOPNOTSUPP", "operation not supported"],
+  104: ["ECONNRESET", "connection reset by peer"],
   110: ["ETIMEDOUT", "connection timed out"],
 };
 

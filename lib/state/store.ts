@@ -58,7 +58,8 @@ export class StateStore {
     for (let attempt = 0; attempt < 3; attempt++) {
       let made = true;
       try {
-        Deno.mkdirSync(dir, { mode: 0o700 });
+        // 0711 like runc: a container process that is not root must reach the exec fifo.
+        Deno.mkdirSync(dir, { mode: 0o711 });
       } catch (err) {
         if (!(err instanceof Deno.errors.AlreadyExists)) {
           throw new DenkiError(`cannot create state directory ${dir}: ${causeOf(err)}`);
