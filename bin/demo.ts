@@ -1,17 +1,33 @@
 /**
- * `deno task demo`: shows denki the way a user meets it, through bin/denki. Until the
- * lifecycle commands land it writes a bundle config with `spec`, validates the sample bundles
- * and shows `features`, `list` and `state`.
+ * `deno task demo`: shows denki the way a user meets it, through bin/denki: the sample
+ * busybox bundle run as a container (as root, with busybox-static installed), the same one
+ * created, started, listed and deleted step by step, then `spec` and `features`.
  */
 import { bundle } from "./bundle.ts";
 import { parseSpec } from "../lib/spec/parse.ts";
+import { ensurePrograms } from "../tests/support/packages.ts";
 
 const repo = new URL("..", import.meta.url).pathname;
 const launcher = `${repo}bin/denki`;
-const env = {
+const env: Record<string, string> = {
   PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
   DENKI_DENO: Deno.execPath(),
 };
+
+/** Like `show`, for a command that leaves a container behind holding its stdio. */
+function showDetached(args: string[]): void {
+  console.log(`\n$ denki ${args.join(" ")}`);
+  const out = new Deno.Command(launcher, {
+    args,
+    env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  })
+    .outputSync();
+  if (out.code !== 0) console.log(`(exit status ${out.code})`);
+}
 
 function show(args: string[], cwd?: string): number {
   console.log(`\n$ denki ${args.join(" ")}`);
@@ -27,10 +43,47 @@ function show(args: string[], cwd?: string): number {
   return out.code;
 }
 
+/** Runs the busybox sample bundle from a temp copy (its rootfs is built there). */
+function busyboxDemo(dir: string): void {
+  if (Deno.uid() !== 0) {
+    console.log("\n(containers need root: run the demo as root to see them)");
+    return;
+  }
+  ensurePrograms([{ program: "busybox", pkg: "busybox-static" }]);
+  const b = `${dir}/busybox`;
+  Deno.mkdirSync(b);
+  Deno.copyFileSync(`${repo}bundles/busybox/config.json`, `${b}/config.json`);
+  const built = new Deno.Command(`${repo}bundles/busybox/build-rootfs.sh`, {
+    args: [`${b}/rootfs`],
+  })
+    .outputSync();
+  if (!built.success) {
+    console.log("\n(cannot build the busybox rootfs: is busybox-static installed?)");
+    return;
+  }
+  const state = `${dir}/state`;
+  // The caller's environment holds a secret; the container must not see it.
+  env.DEMO_SECRET = "do-not-leak";
+  console.log("\nThe sample bundle, with DEMO_SECRET set in denki's own environment:");
+  show(["--root", state, "run", "--bundle", b, "demo"]);
+  console.log("\nThe same container step by step:");
+  const config = JSON.parse(Deno.readTextFileSync(`${b}/config.json`));
+  config.process.args = ["sleep", "30"];
+  Deno.writeTextFileSync(`${b}/config.json`, JSON.stringify(config, null, 2));
+  showDetached(["--root", state, "create", "--bundle", b, "demo2"]);
+  show(["--root", state, "list"]);
+  show(["--root", state, "start", "demo2"]);
+  show(["--root", state, "state", "demo2"]);
+  show(["--root", state, "kill", "demo2", "KILL"]);
+  show(["--root", state, "delete", "--force", "demo2"]);
+  show(["--root", state, "list"]);
+}
+
 await bundle();
 const dir = Deno.makeTempDirSync({ prefix: "denki-demo-" });
 try {
   show(["--version"]);
+  busyboxDemo(dir);
   show(["spec", "--bundle", dir]);
   const spec = parseSpec(Deno.readTextFileSync(`${dir}/config.json`));
   console.log(`(wrote ${dir}/config.json: runs ${JSON.stringify(spec.process?.args)})`);
@@ -44,7 +97,6 @@ try {
     const s = parseSpec(Deno.readTextFileSync(file), file);
     console.log(`  ${entry.name}: valid config, process ${JSON.stringify(s.process?.args)}`);
   }
-  console.log("\nRunning containers comes with the lifecycle commands (create/start/run).");
 } finally {
   Deno.removeSync(dir, { recursive: true });
 }

@@ -5,17 +5,23 @@
  */
 import { DENKI_VERSION } from "./version.ts";
 import { MAX_MINOR, MIN_MINOR } from "./spec/version.ts";
+import { HOOK_KINDS } from "./spec/config.ts";
+import { knownMountOptions } from "./plan/mount_options.ts";
+import { CAPABILITIES } from "./plan/capabilities.ts";
+
+/** Namespace types the Linux executor creates or joins (user: later, it needs one thread). */
+const NAMESPACES = ["cgroup", "ipc", "mount", "network", "pid", "time", "uts"];
 
 /** The features JSON object, in the runtime-spec's field order. */
 export function features(): Record<string, unknown> {
   return {
     ociVersionMin: `1.${MIN_MINOR}.0`,
     ociVersionMax: `1.${MAX_MINOR}.0`,
-    hooks: [],
-    mountOptions: [],
+    hooks: [...HOOK_KINDS],
+    mountOptions: knownMountOptions(),
     linux: {
-      namespaces: [],
-      capabilities: [],
+      namespaces: NAMESPACES,
+      capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
       seccomp: { enabled: false },
       apparmor: { enabled: false },

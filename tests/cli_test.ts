@@ -230,7 +230,17 @@ Deno.test("cli: features lists the supported version range and nothing unimpleme
   const f = JSON.parse(r.stdout);
   assert.equal(f.ociVersionMin, "1.0.0");
   assert.equal(f.ociVersionMax, "1.3.0");
-  assert.deepEqual(f.hooks, []);
+  assert.deepEqual(f.hooks, [
+    "prestart",
+    "createRuntime",
+    "createContainer",
+    "startContainer",
+    "poststart",
+    "poststop",
+  ]);
+  assert.ok(f.mountOptions.includes("rbind") && f.mountOptions.includes("nosymfollow"));
+  assert.ok(!f.linux.namespaces.includes("user"), "user namespaces are not implemented yet");
+  assert.equal(f.linux.cgroup.v1, false, "cgroups are not implemented yet");
   assert.equal(f.linux.seccomp.enabled, false);
   assert.equal(typeof f.annotations["dev.denki.version"], "string");
 });

@@ -423,3 +423,18 @@ T(
       assert.match(r.stderr, /level=warning msg="poststop hook \/bin\/sh: timed out after 1s"/);
     }),
 );
+
+T(
+  "keyring: a new session keyring per container unless --no-new-keyring",
+  () =>
+    withLab(async (lab) => {
+      const b = lab.bundle((c) => {
+        c.process.args = ["sh", "-c", "grep -c '_ses.k' /proc/keys || true"];
+        c.linux.maskedPaths = [];
+      });
+      const own = await lab.denki(["run", "--bundle", b.dir, "k1"]);
+      assert.equal(own.stdout.trim(), "1", own.stderr);
+      const shared = await lab.denki(["run", "--no-new-keyring", "--bundle", b.dir, "k2"]);
+      assert.equal(shared.stdout.trim(), "0", shared.stderr);
+    }),
+);

@@ -7,7 +7,10 @@ import { bundle } from "../bin/bundle.ts";
 import { ensurePrograms } from "./support/packages.ts";
 
 /** Programs the tests use, and the Debian package that provides each. */
-const PACKAGES = [{ program: "runc", pkg: "runc" }];
+const PACKAGES = [
+  { program: "runc", pkg: "runc" },
+  { program: "busybox", pkg: "busybox-static" },
+];
 
 /** Counts from deno test's final line, e.g. "ok | 64 passed (100 steps) | 0 failed | 2 ignored". */
 export function parseSummary(

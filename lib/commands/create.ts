@@ -10,13 +10,12 @@ export const command: DenkiCommand<typeof CREATE_OPTIONS> = {
   args: [{ name: "container-id" }],
   options: CREATE_OPTIONS,
   async run({ opts, args, globals }) {
-    const created = await createContainer(
+    // The init lives on after this command exits; nothing here waits for it.
+    await createContainer(
       globals.root,
       createOptions(args[0]!, opts),
       await globals.executors(),
       globals.log,
     );
-    // The init lives on after this command exits; nothing here waits for it.
-    created.child.unref();
   },
 };

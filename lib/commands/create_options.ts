@@ -22,7 +22,7 @@ export const CREATE_OPTIONS = {
   },
   "no-new-keyring": {
     type: "boolean",
-    description: "accepted for runc compatibility (denki does not create session keyrings)",
+    description: "keep the caller's session keyring instead of a new one for the container",
   },
   "preserve-fds": {
     type: "integer",
@@ -40,6 +40,7 @@ export function createOptions(
     "pid-file"?: string | undefined;
     "console-socket"?: string | undefined;
     "no-pivot": boolean;
+    "no-new-keyring": boolean;
     "preserve-fds": number;
   },
 ): CreateOptions {
@@ -50,6 +51,7 @@ export function createOptions(
     pidFile: opts["pid-file"],
     consoleSocket: opts["console-socket"],
     noPivot: opts["no-pivot"],
+    noNewKeyring: opts["no-new-keyring"],
     preserveFds: opts["preserve-fds"],
   };
 }

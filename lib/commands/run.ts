@@ -54,13 +54,10 @@ export const command: DenkiCommand<typeof options> = {
         await deleteContainer(root, id, true, log);
         throw err;
       }
-      if (opts.detach) {
-        created.child.unref();
-        return 0;
-      }
-      const status = await created.child.status;
+      if (opts.detach) return 0;
+      const status = await sc.waitChild(pid);
       await deleteContainer(root, id, true, log);
-      return status.signal ? 128 + (parseSignal(status.signal) ?? 0) : status.code;
+      return status.code;
     } finally {
       for (const remove of forward) remove();
     }

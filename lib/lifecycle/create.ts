@@ -21,6 +21,7 @@ import { StateStore } from "../state/store.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { EXEC_FIFO, hookState } from "./common.ts";
+import { signalName } from "../plan/signals.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -29,13 +30,13 @@ export interface CreateOptions {
   pidFile?: string | undefined;
   consoleSocket?: string | undefined;
   noPivot: boolean;
+  noNewKeyring: boolean;
   preserveFds: number;
 }
 
-/** A created container: its record and, for `run`, the init as a child of this process. */
+/** A created container: its record; its init is a child of this process (`run` waits on it). */
 export interface Created {
   record: ContainerRecord;
-  child: Deno.ChildProcess;
 }
 
 /** Everything checked before any file is touched. */
@@ -134,7 +135,7 @@ export async function createContainer(
   const { spec, bundle, rootfs } = checked;
   const store = new StateStore(root);
   const lock = store.create(opts.id);
-  let child: Deno.ChildProcess | undefined;
+  let pid: number | undefined;
   let channel: SyncChannel | undefined;
   try {
     makeFifo(`${lock.dir}/${EXEC_FIFO}`);
@@ -143,18 +144,11 @@ export async function createContainer(
     channel = new SyncChannel(parentEnd);
     const [exe, ...args] = selfCommand(["init", String(childEnd)]);
     try {
-      child = withChildNamespaces(spec, () =>
-        new Deno.Command(exe!, {
-          args,
-          clearEnv: true,
-          stdin: "inherit",
-          stdout: "inherit",
-          stderr: "inherit",
-        }).spawn());
+      // An empty environment: nothing of the caller's reaches the init (or the workload).
+      pid = withChildNamespaces(spec, () => sc.spawn(exe!, [exe!, ...args], []));
     } finally {
       sc.close(childEnd);
     }
-    const pid = child.pid;
     log.debug(`container "${opts.id}": init is pid ${pid}`);
     // If the init is already gone, the receive below reports how it ended.
     channel.send({
@@ -166,15 +160,17 @@ export async function createContainer(
       id: opts.id,
       stateDir: lock.dir,
       noPivot: opts.noPivot,
+      noNewKeyring: opts.noNewKeyring,
       preserveFds: opts.preserveFds,
     });
     for (;;) {
       const msg = channel.receive();
       if (msg === undefined) {
-        const status = await child.status;
+        const status = await sc.waitChild(pid);
+        pid = undefined;
         throw new DenkiError(
           `container init exited before it was ready (${
-            status.signal ? `killed by ${status.signal}` : `exit status ${status.code}`
+            status.signal ? `killed by ${signalName(status.signal)}` : `exit status ${status.code}`
           })`,
         );
       }
@@ -182,7 +178,7 @@ export async function createContainer(
       if (msg.type === "hooks") {
         // prestart and createRuntime run here, in the runtime's namespaces.
         try {
-          const state = hookState(spec, opts.id, "creating", pid, bundle);
+          const state = hookState(spec, opts.id, "creating", pid!, bundle);
           await runHooks("prestart", spec.hooks?.prestart, state);
           await runHooks("createRuntime", spec.hooks?.createRuntime, state);
           channel.send({ type: "ok" });
@@ -215,11 +211,11 @@ export async function createContainer(
     };
     store.write(lock, record);
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
-    return { record, child };
+    return { record };
   } catch (err) {
-    if (child !== undefined) {
-      sc.kill(child.pid, 9);
-      await child.status;
+    if (pid !== undefined) {
+      sc.kill(pid, 9);
+      await sc.waitChild(pid);
     }
     store.remove(lock);
     throw err;

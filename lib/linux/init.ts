@@ -11,6 +11,7 @@ import { runHooks } from "../hooks.ts";
 import { EXEC_FIFO, hookState } from "../lifecycle/common.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { SyncChannel } from "../sync.ts";
+import { SyscallError } from "../errors.ts";
 import * as sc from "../sys/syscalls.ts";
 import { enterNamespaces } from "./namespaces.ts";
 import {
@@ -31,6 +32,7 @@ interface Bootstrap {
   id: string;
   stateDir: string;
   noPivot: boolean;
+  noNewKeyring: boolean;
   preserveFds: number;
 }
 
@@ -38,6 +40,15 @@ const encoder = new TextEncoder();
 
 function exitQuietly(): never {
   Deno.exit(1);
+}
+
+/** Gives the container its own session keyring, as runc does unless --no-new-keyring. */
+function newSessionKeyring(id: string): void {
+  const errno = sc.joinSessionKeyring(`_ses.${id}`);
+  // Kernels without keyrings (ENOSYS) or that forbid them (EPERM in some sandboxes) are fine.
+  if (errno !== 0 && errno !== sc.Errno.ENOSYS && errno !== sc.Errno.EPERM) {
+    throw new SyscallError("keyctl", `join session keyring _ses.${id}`, errno);
+  }
 }
 
 /** Runs the init protocol on the inherited channel fd; never returns. */
@@ -68,6 +79,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     lockDownRootfs(spec);
     applyRlimits(spec);
     applyCwd(spec);
+    if (!boot.noNewKeyring) newSessionKeyring(boot.id);
     const executor = selectExecutor(executors, spec, "/")!;
     const env = executor.handleEnvs(spec);
     const notes = applyCredentials(spec);

@@ -71,3 +71,35 @@ export function cString(s: string): Uint8Array {
   out.set(bytes);
   return out;
 }
+
+type Spawner = {
+  posixSpawn(pid: Uint8Array, path: Uint8Array, argv: Uint8Array, envp: Uint8Array): number;
+};
+
+let spawner: Spawner | undefined;
+
+/**
+ * posix_spawn(3), opened on first use (declaring it up front would cost every command).
+ * glibc runs the child side in C (clone with CLONE_VFORK), never JS, and it costs well under
+ * a millisecond where the first Deno.Command spawn of a process costs several.
+ */
+export function posixSpawn(
+  path: Uint8Array,
+  argv: Uint8Array,
+  envp: Uint8Array,
+): { pid: number; error: number } {
+  spawner ??= (() => {
+    const lib = Deno.dlopen("libc.so.6", {
+      posix_spawn: {
+        parameters: ["buffer", "buffer", "pointer", "pointer", "buffer", "buffer"],
+        result: "i32",
+      },
+    });
+    return {
+      posixSpawn: (pid, p, a, e) => lib.symbols.posix_spawn(pid, p, null, null, a, e),
+    };
+  })();
+  const pid = new Int32Array(1);
+  const error = spawner.posixSpawn(new Uint8Array(pid.buffer), path, argv, envp);
+  return { pid: pid[0]!, error };
+}

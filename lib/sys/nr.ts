@@ -44,6 +44,8 @@ const TABLE = {
   dup3: [292, 24],
   prlimit64: [302, 261],
   setns: [308, 268],
+  keyctl: [250, 219],
+  waitid: [247, 95],
   pidfd_open: [434, 434],
   close_range: [436, 436],
   openat2: [437, 437],

@@ -3,7 +3,7 @@
  * call, its argument and the errno; callers add what they were doing.
  */
 import { SyscallError } from "../errors.ts";
-import { cString, syscall, type SyscallArg, type SyscallName } from "./libc.ts";
+import { cString, posixSpawn, syscall, type SyscallArg, type SyscallName } from "./libc.ts";
 
 /** Frequently used constants (Linux, same on x86_64 and aarch64). */
 export const AT_FDCWD = -100;
@@ -266,6 +266,12 @@ export function prctl(
   return Number(check("prctl", what, option, a, b, c, d));
 }
 
+/** keyctl(KEYCTL_JOIN_SESSION_KEYRING): a new session keyring named `name`; errno on failure. */
+export function joinSessionKeyring(name: string): number {
+  const r = attempt("keyctl", 1, cString(name));
+  return r.ret < 0n ? r.errno : 0;
+}
+
 /** setresuid(2) (raw: the calling thread only, which then execs). */
 export function setresuid(uid: number): void {
   check("setresuid", `uid ${uid}`, uid, uid, uid);
@@ -403,6 +409,61 @@ function cArray(items: readonly string[]): { ptrs: Uint8Array; keep: Uint8Array[
     ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)));
   });
   return { ptrs: new Uint8Array(ptrs.buffer), keep };
+}
+
+/** Starts a program (argv[0] included in `argv`) with `envp`; stdio and non-CLOEXEC fds pass. */
+export function spawn(path: string, argv: readonly string[], envp: readonly string[]): number {
+  const a = cArray(argv);
+  const e = cArray(envp);
+  const r = posixSpawn(cString(path), a.ptrs, e.ptrs);
+  void a.keep;
+  void e.keep;
+  if (r.error !== 0) throw new SyscallError("posix_spawn", path, r.error);
+  return r.pid;
+}
+
+/** How a child ended: its exit code, or the signal that killed it. */
+export interface ExitStatus {
+  code: number;
+  signal: number | null;
+}
+
+const P_PIDFD = 3;
+const WEXITED = 4;
+const WNOHANG = 1;
+const CLD_EXITED = 1;
+
+/** pidfd_open(2): an fd that becomes readable when the process exits. */
+export function pidfdOpen(pid: number): number {
+  return Number(check("pidfd_open", `pid ${pid}`, pid, 0));
+}
+
+/** Reaps a child through its pidfd; undefined while it is still running. */
+export function reap(pidfd: number): ExitStatus | undefined {
+  const info = new Uint8Array(128);
+  const r = attempt("waitid", P_PIDFD, pidfd, info, WEXITED | WNOHANG, 0);
+  if (r.ret < 0n) throw new SyscallError("waitid", `pidfd ${pidfd}`, r.errno);
+  const view = new DataView(info.buffer);
+  if (view.getInt32(16, true) === 0) return undefined; // si_pid 0: not exited yet
+  const code = view.getInt32(8, true);
+  const status = view.getInt32(24, true);
+  return code === CLD_EXITED
+    ? { code: status, signal: null }
+    : { code: 128 + status, signal: status };
+}
+
+/** Waits for a child to exit without blocking the event loop for long (signals still run). */
+export async function waitChild(pid: number): Promise<ExitStatus> {
+  const fd = pidfdOpen(pid);
+  try {
+    for (;;) {
+      const done = reap(fd);
+      if (done !== undefined) return done;
+      if (pollOne(fd, 1, 50) === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+  } finally {
+    close(fd);
+  }
 }
 
 /** execve(2); returns only on failure (by throwing). */

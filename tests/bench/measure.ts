@@ -3,11 +3,13 @@
  * noise (this VM shares its host) lands on all of them alike. Reports medians.
  */
 
-/** One command to time. */
+/** One thing to time: a command, or a function that runs several. */
 export interface Case {
   name: string;
-  cmd: string[];
-  /** Expected exit status (default 0); a different one aborts the benchmark. */
+  cmd?: string[];
+  /** Timed instead of `cmd` (e.g. create; start; wait; delete). */
+  fn?: () => Promise<void>;
+  /** Expected exit status of `cmd` (default 0); a different one aborts the benchmark. */
   code?: number;
   env?: Record<string, string>;
 }
@@ -29,10 +31,16 @@ function quantile(sorted: number[], q: number): number {
 }
 
 async function once(c: Case): Promise<number> {
-  const [program, ...args] = c.cmd;
+  if (c.fn) {
+    const t = performance.now();
+    await c.fn();
+    return performance.now() - t;
+  }
+  const [program, ...args] = c.cmd!;
   const t0 = performance.now();
   const out = await new Deno.Command(program!, {
     args,
+    stdin: "null",
     stdout: "null",
     stderr: "piped",
     ...(c.env ? { env: c.env } : {}),
@@ -69,14 +77,14 @@ export async function measure(cases: Case[], rounds: number, warmup = 5): Promis
 
 /** A markdown table of timings with each row's ratio to a reference row. */
 export function report(timings: Timing[], reference: string): string {
-  const ref = timings.find((t) => t.name === reference)!;
+  const ref = timings.find((t) => t.name === reference) ?? timings[0]!;
   const rows = timings.map((t) =>
     `| ${t.name} | ${t.median.toFixed(1)} | ${t.p10.toFixed(1)} | ${t.p90.toFixed(1)} | ${
       (t.median / ref.median).toFixed(2)
     }x |`
   );
   return [
-    `| command | median ms | p10 ms | p90 ms | vs ${reference} |`,
+    `| command | median ms | p10 ms | p90 ms | vs ${ref.name} |`,
     "|---|---|---|---|---|",
     ...rows,
   ].join("\n");

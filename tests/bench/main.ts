@@ -1,0 +1,65 @@
+/**
+ * `deno task bench`: one markdown report from interleaved runs: command start-up, and the
+ * container lifecycle against runc (and crun where it runs). BENCH_ROUNDS sets the rounds.
+ */
+import { bundle } from "../../bin/bundle.ts";
+import { ensurePrograms, hasProgram } from "../support/packages.ts";
+import type { BenchContext } from "./context.ts";
+import { lifecycleSection } from "./lifecycle.ts";
+import { startupSection } from "./startup.ts";
+
+const repo = new URL("../..", import.meta.url).pathname;
+
+/** A busybox bundle maker, when containers can run here. */
+function bundleMaker(dir: string): BenchContext["bundle"] {
+  if (Deno.uid() !== 0 || !hasProgram("busybox")) return undefined;
+  const rootfs = `${dir}/rootfs`;
+  const built = new Deno.Command(`${repo}bundles/busybox/build-rootfs.sh`, { args: [rootfs] })
+    .outputSync();
+  if (!built.success) return undefined;
+  let n = 0;
+  return (...args: string[]) => {
+    const b = `${dir}/bundle${n++}`;
+    Deno.mkdirSync(b);
+    const config = JSON.parse(Deno.readTextFileSync(`${repo}bundles/busybox/config.json`));
+    config.process.args = args;
+    config.root.path = rootfs;
+    Deno.writeTextFileSync(`${b}/config.json`, JSON.stringify(config));
+    return b;
+  };
+}
+
+async function main(): Promise<void> {
+  ensurePrograms([
+    { program: "runc", pkg: "runc" },
+    { program: "crun", pkg: "crun" },
+    { program: "busybox", pkg: "busybox-static" },
+  ]);
+  await bundle();
+  const dir = Deno.makeTempDirSync({ prefix: "denki-bench-" });
+  try {
+    const maker = bundleMaker(dir);
+    const ctx: BenchContext = {
+      dir,
+      rounds: Number(Deno.env.get("BENCH_ROUNDS") ?? 40),
+      launcher: `${repo}bin/denki`,
+      flags: Deno.readTextFileSync(`${repo}bin/deno-flags`).trim().split(/\s+/),
+      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", DENKI_DENO: Deno.execPath() },
+      runc: hasProgram("runc") && maker !== undefined,
+      crun: hasProgram("crun") && maker !== undefined,
+      ...(maker ? { bundle: maker } : {}),
+    };
+    console.log(`# denki benchmark\n`);
+    console.log(
+      `deno ${Deno.version.deno}, ${Deno.build.arch}, ${navigator.hardwareConcurrency} cpus, ` +
+        `${new Date().toISOString()}\n`,
+    );
+    console.log(await startupSection(ctx));
+    console.log();
+    console.log(await lifecycleSection(ctx));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) await main();
