@@ -118,7 +118,7 @@ T(
       const out = await sh(
         lab,
         "cat /data/file.txt; cat /etc/single; touch /data/new 2>/dev/null || echo data-ro; " +
-          "grep -E ' /(data|scratch|deep/er/dir) ' /proc/self/mountinfo; echo; ls -d /deep/er/dir",
+          "grep -E ' /(data|scratch|deep/er/dir|shared|unbind) ' /proc/self/mountinfo; echo; ls -d /deep/er/dir",
         (c) => {
           c.mounts.push(
             {
@@ -135,6 +135,8 @@ T(
               options: ["noexec", "size=1m", "mode=700"],
             },
             { destination: "/deep/er/dir", type: "tmpfs", source: "tmpfs", options: ["noatime"] },
+            { destination: "/shared", type: "tmpfs", source: "tmpfs", options: ["rshared"] },
+            { destination: "/unbind", type: "tmpfs", source: "tmpfs", options: ["unbindable"] },
           );
         },
       );
@@ -146,6 +148,8 @@ T(
       assert.match(out, / \/scratch rw,noexec,relatime .* tmpfs tmpfs rw,size=1024k,mode=700/);
       assert.match(out, / \/deep\/er\/dir rw,noatime /);
       assert.match(out, /\n\/deep\/er\/dir\n/);
+      assert.match(out, / \/shared rw,relatime shared:\d+ /, "propagation options apply");
+      assert.match(out, / \/unbind rw,relatime unbindable /);
     }),
 );
 

@@ -65,8 +65,9 @@ export function switchRoot(rootFd: number, rootfs: string, noPivot: boolean): vo
       sc.chroot(".");
     } else {
       sc.pivotRoot(".", ".");
-      // The old root is now stacked under "."; keep its unmount from reaching the host.
-      sc.mount(null, ".", null, MS.SLAVE | MS.REC, null);
+      // The old root is now stacked on "/". Its mounts were made slaves before anything was
+      // mounted, so detaching it cannot reach the host; a second rslave here would also
+      // reset the propagation the config asked for on the container's own mounts.
       sc.umount2(".", MNT_DETACH);
     }
     sc.chdir("/");

@@ -23,6 +23,8 @@ function bundleMaker(dir: string): BenchContext["bundle"] {
     Deno.mkdirSync(b);
     const config = JSON.parse(Deno.readTextFileSync(`${repo}bundles/busybox/config.json`));
     config.process.args = args;
+    // A version every peer knows (crun 1.8 refuses 1.3.0).
+    config.ociVersion = "1.0.2";
     config.root.path = rootfs;
     Deno.writeTextFileSync(`${b}/config.json`, JSON.stringify(config));
     return b;
