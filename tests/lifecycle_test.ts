@@ -128,13 +128,22 @@ T(
         c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== "/tmp");
       });
       assert.equal((await lab.denki(["run", "-d", "--bundle", b.dir, "c1"])).code, 0);
-      for (const sig of ["SIGUSR1", "usr2", "15"]) {
-        const r = await lab.denki(["kill", "c1", sig]);
+      const log = () => {
+        try {
+          return Deno.readTextFileSync(`${b.rootfs}/tmp/log`);
+        } catch {
+          return "";
+        }
+      };
+      const expected = ["got USR1\n", "got USR2\n", "got TERM\n", "got TERM\n"];
+      // SIGUSR1, usr2, no signal (SIGTERM by default), 15.
+      for (const [i, sig] of [["SIGUSR1"], ["usr2"], [], ["15"]].entries()) {
+        const r = await lab.denki(["kill", "c1", ...sig]);
         assert.equal(r.code, 0, `${sig}: ${r.stderr}`);
-        await new Promise((r) => setTimeout(r, 150));
+        // Wait for the trap to run before the next signal, so the order is the sending order.
+        await waitFor(() => Promise.resolve(log() === expected.slice(0, i + 1).join("")));
       }
-      const log = Deno.readTextFileSync(`${b.rootfs}/tmp/log`);
-      assert.equal(log, "got USR1\ngot USR2\ngot TERM\n");
+      assert.equal(log(), expected.join(""));
       const bad = await lab.denki(["kill", "c1", "SIGBOGUS"]);
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /unknown signal \\"SIGBOGUS\\"/);
