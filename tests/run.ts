@@ -28,7 +28,7 @@ async function main(): Promise<number> {
   await bundle();
   const root = new URL("..", import.meta.url).pathname;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["test", "-A", "lib", "executors", "bundles", "tests"],
+    args: ["test", "-A", "lib", "executors", "bundles", "bin", "tests"],
     cwd: root,
     env: { NO_COLOR: "1" },
     stdout: "piped",

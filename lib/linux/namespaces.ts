@@ -6,7 +6,6 @@
 import { DenkiError, SyscallError } from "../errors.ts";
 import { CLONE_FS, INIT_NAMESPACE_ORDER, NAMESPACES } from "../plan/namespaces.ts";
 import type { NamespaceType, Spec } from "../spec/config.ts";
-import { writeTextRaw } from "../sys/rawfs.ts";
 import * as sc from "../sys/syscalls.ts";
 
 type NsEntry = { type: NamespaceType; path?: string };
@@ -61,7 +60,7 @@ export function withChildNamespaces<T>(spec: Spec, spawn: () => T): T {
     const lines = Object.entries(offsets).map(([clock, o]) =>
       `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`
     );
-    if (lines.length > 0) writeTextRaw("/proc/self/timens_offsets", lines.join("\n"));
+    if (lines.length > 0) sc.writeTextRaw("/proc/self/timens_offsets", lines.join("\n"));
   }
   if (pid === undefined) return spawn();
   const saved = sc.open("/proc/thread-self/ns/pid", sc.O_RDONLY | sc.O_CLOEXEC);

@@ -7,7 +7,6 @@ import { DenkiError, SyscallError } from "../errors.ts";
 import { CAP_LAST, capMask } from "../plan/capabilities.ts";
 import { RLIMITS } from "../plan/rlimits.ts";
 import type { Spec } from "../spec/config.ts";
-import { writeTextRaw } from "../sys/rawfs.ts";
 import * as sc from "../sys/syscalls.ts";
 
 const PR_SET_DUMPABLE = 4;
@@ -38,7 +37,7 @@ export function applySystemSettings(spec: Spec): void {
   }
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) {
     try {
-      writeTextRaw(`/proc/sys/${key.replaceAll(".", "/")}`, value);
+      sc.writeTextRaw(`/proc/sys/${key.replaceAll(".", "/")}`, value);
     } catch (err) {
       fail(`cannot set sysctl ${key}=${value}`, err);
     }
@@ -46,7 +45,7 @@ export function applySystemSettings(spec: Spec): void {
   const oom = spec.process?.oomScoreAdj;
   if (oom !== undefined) {
     try {
-      writeTextRaw("/proc/self/oom_score_adj", String(oom));
+      sc.writeTextRaw("/proc/self/oom_score_adj", String(oom));
     } catch (err) {
       fail(`cannot set oomScoreAdj ${oom}`, err);
     }

@@ -1,10 +1,9 @@
 /**
  * File reads through raw syscalls, for /proc and /sys, which Deno's fs APIs refuse without
- * --allow-all (see libc.ts).
+ * --allow-all (see libc.ts). Kept apart from syscalls.ts: `state` and `list` need only this.
  */
 import { SyscallError } from "../errors.ts";
 import { cString, syscall } from "./libc.ts";
-import { close, O_CLOEXEC as CLOEXEC, O_WRONLY, open, writeAll } from "./syscalls.ts";
 
 const AT_FDCWD = -100;
 const O_RDONLY = 0;
@@ -50,14 +49,4 @@ export function readFileRaw(path: string): Uint8Array | undefined {
 export function readTextRaw(path: string): string | undefined {
   const bytes = readFileRaw(path);
   return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
-}
-
-/** Writes text to an existing file (a /proc or /sys knob) with one write call. */
-export function writeTextRaw(path: string, text: string): void {
-  const fd = open(path, O_WRONLY | CLOEXEC);
-  try {
-    writeAll(fd, new TextEncoder().encode(text), path);
-  } finally {
-    close(fd);
-  }
 }

@@ -503,3 +503,13 @@ export function listDir(path: string): string[] {
   }
   return names;
 }
+
+/** Writes text to an existing file (a /proc or /sys knob) with one write call. */
+export function writeTextRaw(path: string, text: string): void {
+  const fd = open(path, O_WRONLY | O_CLOEXEC);
+  try {
+    writeAll(fd, new TextEncoder().encode(text), path);
+  } finally {
+    close(fd);
+  }
+}
