@@ -51,14 +51,10 @@ export async function runHook(kind: string, hook: Hook, state: HookState): Promi
   } catch (err) {
     throw new DenkiError(`${what}: cannot start: ${(err as Error).message}`);
   }
-  const writer = child.stdin.getWriter();
-  const input = new TextEncoder().encode(JSON.stringify(state));
-  // A hook that does not read its stdin must not make us fail.
-  await writer.write(input).catch(() => {});
-  await writer.close().catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timedOut = false;
   if (hook.timeout !== undefined) {
+    // Armed before writing stdin: a hook that never reads a large state must still time out.
     timer = setTimeout(() => {
       timedOut = true;
       try {
@@ -69,6 +65,10 @@ export async function runHook(kind: string, hook: Hook, state: HookState): Promi
     }, hook.timeout * 1000);
   }
   try {
+    const writer = child.stdin.getWriter();
+    // A hook that does not read its stdin must not make us fail.
+    await writer.write(new TextEncoder().encode(JSON.stringify(state))).catch(() => {});
+    await writer.close().catch(() => {});
     const out = await child.output();
     if (timedOut) throw new DenkiError(`${what}: timed out after ${hook.timeout}s`);
     if (!out.success) {

@@ -442,3 +442,90 @@ T(
       assert.equal(shared.stdout.trim(), "0", shared.stderr);
     }),
 );
+
+T(
+  "security: without a device cgroup, denying device rules remove CAP_MKNOD and image device nodes",
+  () =>
+    withLab(async (lab) => {
+      // A device node shipped in the image: with the default deny rules it must not open.
+      const script =
+        "grep CapEff /proc/self/status; cat /imagenull && echo opened || echo refused; " +
+        "mknod /tmp/x c 1 3 2>/dev/null && echo made || echo no-mknod";
+      const b = lab.bundle((c) => {
+        c.process.args = ["sh", "-c", script];
+        c.process.capabilities.bounding.push("CAP_MKNOD");
+        c.process.capabilities.effective.push("CAP_MKNOD");
+        c.process.capabilities.permitted.push("CAP_MKNOD");
+        c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
+      });
+      new Deno.Command("mknod", { args: [`${b.rootfs}/imagenull`, "c", "1", "3"] }).outputSync();
+      const r = await lab.denki(["run", "--bundle", b.dir, "dev1"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /CapEff:\t0000000020000420\n/, "CAP_MKNOD (27) removed");
+      assert.match(r.stdout, /^refused$/m);
+      assert.match(r.stdout, /^no-mknod$/m);
+      // A config that allows every device keeps them (a privileged container).
+      const open = lab.bundle((c) => {
+        c.process.args = ["sh", "-c", script];
+        c.process.capabilities.bounding.push("CAP_MKNOD");
+        c.process.capabilities.effective.push("CAP_MKNOD");
+        c.process.capabilities.permitted.push("CAP_MKNOD");
+        c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
+        c.linux.resources.devices = [{ allow: true, access: "rwm" }];
+      });
+      new Deno.Command("mknod", { args: [`${open.rootfs}/imagenull`, "c", "1", "3"] }).outputSync();
+      const p = await lab.denki(["run", "--bundle", open.dir, "dev2"]);
+      assert.equal(p.code, 0, p.stderr);
+      assert.match(p.stdout, /^opened$/m);
+      assert.match(p.stdout, /^made$/m);
+    }),
+);
+
+T(
+  "security: seccomp and AppArmor that cannot be applied are refused, resources are warned about",
+  () =>
+    withLab(async (lab) => {
+      const seccomp = lab.bundle((c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW" }));
+      const r1 = await lab.denki(["create", "--bundle", seccomp.dir, "s1"]);
+      assert.equal(r1.code, 1);
+      assert.match(r1.stderr, /linux.seccomp is not supported yet/);
+      const aa = lab.bundle((c) => (c.process.apparmorProfile = "docker-default"));
+      const r2 = await lab.denki(["create", "--bundle", aa.dir, "s2"]);
+      assert.equal(r2.code, 1);
+      assert.match(r2.stderr, /AppArmor is not supported/);
+      assert.deepEqual(lab.containers(), []);
+      const limited = await lab.runIn(
+        ["true"],
+        (c) => (c.linux.resources.memory = { limit: 1 << 26 }),
+      );
+      assert.equal(limited.code, 0, limited.stderr);
+      assert.match(
+        limited.stderr,
+        /level=warning msg="linux.resources memory not enforced: cgroups are not supported yet"/,
+      );
+    }),
+);
+
+T(
+  "process: its own session, umask 022 unless configured, whatever the caller's",
+  () =>
+    withLab(async (lab) => {
+      const b = lab.bundle((
+        c,
+      ) => (c.process.args = ["sh", "-c", "cut -d' ' -f6 /proc/1/stat; umask"]));
+      const launcher = new URL("../bin/denki", import.meta.url).pathname;
+      const out = await new Deno.Command("/bin/sh", {
+        args: ["-c", `umask 077; exec ${launcher} --root ${lab.root} run --bundle ${b.dir} u1`],
+        clearEnv: true,
+        env: { PATH: "/usr/bin:/bin", DENKI_DENO: Deno.execPath() },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.equal(
+        new TextDecoder().decode(out.stdout),
+        "1\n0022\n",
+        "session of pid 1 is its own; umask 022",
+      );
+    }),
+);

@@ -362,3 +362,31 @@ T(
       assert.deepEqual(hostMountsUnder(lab.dir), []);
     }),
 );
+
+T(
+  "an interrupted start leaves a container that counts as running, not one a second start waits on",
+  () =>
+    withLab(async (lab) => {
+      const b = lab.bundle((c) => (c.process.args = ["sleep", "30"]));
+      assert.equal((await lab.denki(["create", "--bundle", b.dir, "c1"])).code, 0);
+      // What a start killed right after releasing the init leaves: the fifo is gone.
+      Deno.removeSync(`${lab.root}/c1/exec.fifo`);
+      assert.equal(JSON.parse((await lab.denki(["state", "c1"])).stdout).status, "running");
+      const again = await lab.denki(["start", "c1"]);
+      assert.equal(again.code, 1);
+      assert.match(again.stderr, /its status is \\"running\\"/);
+    }),
+);
+
+T(
+  "a leftover directory of a killed create is reused by the next create",
+  () =>
+    withLab(async (lab) => {
+      const b = lab.bundle((c) => (c.process.args = ["true"]));
+      Deno.mkdirSync(`${lab.root}/c1`, { recursive: true });
+      Deno.writeTextFileSync(`${lab.root}/c1/exec.fifo`, "stale");
+      const r = await lab.denki(["create", "--bundle", b.dir, "c1"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse((await lab.denki(["state", "c1"])).stdout).status, "created");
+    }),
+);

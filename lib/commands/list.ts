@@ -34,12 +34,13 @@ export const command: DenkiCommand<typeof options> = {
   options,
   run({ opts, globals }) {
     const states: OciState[] = [];
-    for (const entry of new StateStore(globals.root).list()) {
+    const store = new StateStore(globals.root);
+    for (const entry of store.list()) {
       if ("error" in entry) {
         globals.log.warn(`skipping container "${entry.id}": ${entry.error.message}`);
         continue;
       }
-      states.push(toOciState(entry.record, currentStatus(entry.record)));
+      states.push(toOciState(entry.record, currentStatus(entry.record, store.dirOf(entry.id))));
     }
     if (opts.quiet) {
       for (const s of states) console.log(s.id);

@@ -9,7 +9,9 @@ export const command: DenkiCommand<Record<never, never>> = {
   args: [{ name: "container-id" }],
   options: {},
   run({ args, globals }) {
-    const record = new StateStore(globals.root).read(args[0]!);
-    console.log(JSON.stringify(toOciState(record, currentStatus(record)), null, 2));
+    const store = new StateStore(globals.root);
+    const record = store.read(args[0]!);
+    const status = currentStatus(record, store.dirOf(record.id));
+    console.log(JSON.stringify(toOciState(record, status), null, 2));
   },
 };

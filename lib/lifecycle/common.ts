@@ -4,9 +4,6 @@ import type { Spec } from "../spec/config.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import type { ContainerStatus } from "../state/status.ts";
 
-/** Name of the exec fifo in the container's state directory. */
-export const EXEC_FIFO = "exec.fifo";
-
 /** The state JSON a hook receives, from the config at create time. */
 export function hookState(
   spec: Spec,

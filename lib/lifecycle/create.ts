@@ -20,7 +20,8 @@ import type { ContainerRecord } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
-import { EXEC_FIFO, hookState } from "./common.ts";
+import { hookState } from "./common.ts";
+import { EXEC_FIFO } from "../state/store.ts";
 import { signalName } from "../plan/signals.ts";
 
 /** The create flags, as runc has them. */
@@ -69,7 +70,7 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   if (opts.consoleSocket !== undefined) {
     throw new DenkiError("--console-socket is not supported yet (terminals come later)");
   }
-  const problems = namespaceProblems(spec);
+  const problems = [...namespaceProblems(spec), ...unsupportedSecurity(spec)];
   if (problems.length > 0) throw new DenkiError(`${file}: ${problems.join("; ")}`);
   const rootfs = resolve(bundle, spec.root!.path);
   let isDir = false;
@@ -83,6 +84,28 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
     throw new DenkiError(`no executor can run ${JSON.stringify(spec.process.args?.[0])}`);
   }
   return { spec, configText, bundle, rootfs };
+}
+
+/**
+ * Protections this build cannot apply yet. Running without a filter or profile the config
+ * asks for would be silently less safe than the caller believes, so (like runc when it lacks
+ * them) the container is refused.
+ */
+function unsupportedSecurity(spec: Spec): string[] {
+  const out: string[] = [];
+  if (spec.linux?.seccomp) {
+    out.push("linux.seccomp is not supported yet: denki will not run without the filter asked for");
+  }
+  if (spec.process?.apparmorProfile) {
+    out.push("process.apparmorProfile: AppArmor is not supported");
+  }
+  return out;
+}
+
+/** Resource limits that need cgroups (not there yet): named in a warning, not silently dropped. */
+function unenforcedResources(spec: Spec): string[] {
+  const r = spec.linux?.resources ?? {};
+  return Object.keys(r).filter((k) => k !== "devices");
 }
 
 /** Owner name of a uid from /etc/passwd, or "#uid" like runc. */
@@ -133,6 +156,12 @@ export async function createContainer(
 ): Promise<Created> {
   const checked = loadBundle(opts, executors);
   const { spec, bundle, rootfs } = checked;
+  const unenforced = unenforcedResources(spec);
+  if (unenforced.length > 0) {
+    log.warn(
+      `linux.resources ${unenforced.join(", ")} not enforced: cgroups are not supported yet`,
+    );
+  }
   const store = new StateStore(root);
   const lock = store.create(opts.id);
   let pid: number | undefined;
@@ -211,6 +240,9 @@ export async function createContainer(
     };
     store.write(lock, record);
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
+    if (!channel.send({ type: "recorded" })) {
+      throw new DenkiError("container init exited right after it was ready");
+    }
     return { record };
   } catch (err) {
     if (pid !== undefined) {

@@ -8,9 +8,9 @@ import type { Logger } from "../log.ts";
 import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { isAlive, requireStatus } from "../state/status.ts";
-import { StateStore } from "../state/store.ts";
+import { EXEC_FIFO, StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
-import { EXEC_FIFO, recordHookState } from "./common.ts";
+import { recordHookState } from "./common.ts";
 
 const POLLIN = 1;
 
@@ -26,6 +26,13 @@ function releaseInit(dir: string, rec: ContainerRecord): void {
     fd = sc.open(path, sc.O_RDONLY | sc.O_NONBLOCK | sc.O_CLOEXEC);
   } catch (err) {
     throw new DenkiError(`cannot open exec fifo ${path}: ${(err as Error).message}`);
+  }
+  // Opening released the init. From here the container counts as started (the fifo is
+  // gone) even if this command is interrupted, so a second start cannot wait forever.
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // the state directory goes with delete anyway
   }
   const chunks: number[] = [];
   try {
@@ -52,11 +59,6 @@ function releaseInit(dir: string, rec: ContainerRecord): void {
       answer.startsWith("1") ? answer.slice(1) : `unexpected answer "${answer}"`,
     );
   }
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // the state directory goes with delete anyway
-  }
 }
 
 /** Starts a created container; returns its record, now "running". */
@@ -69,7 +71,7 @@ export async function startContainer(
   const lock = store.lock(id);
   try {
     const rec = store.read(id);
-    requireStatus("start", id, currentStatus(rec));
+    requireStatus("start", id, currentStatus(rec, lock.dir));
     releaseInit(lock.dir, rec);
     const running: ContainerRecord = { ...rec, status: "running" };
     store.write(lock, running);

@@ -36,8 +36,9 @@ export function containerPids(rec: ContainerRecord): number[] {
 
 /** Sends a signal to the container's init, or with `all` to every process in it. */
 export function killContainer(root: string, id: string, signal: number, all: boolean): void {
-  const rec = new StateStore(root).read(id);
-  const status = currentStatus(rec);
+  const store = new StateStore(root);
+  const rec = store.read(id);
+  const status = currentStatus(rec, store.dirOf(id));
   if (!allows("kill", status)) {
     throw new InvalidState(
       `cannot kill container "${id}": container not running (its status is "${status}")`,
@@ -87,7 +88,7 @@ export async function deleteContainer(
   }
   try {
     const rec = store.read(id);
-    const status = currentStatus(rec);
+    const status = currentStatus(rec, lock.dir);
     if (!force) requireStatus("delete", id, status);
     if (status !== "stopped") {
       sc.kill(rec.pid, SIGKILL);

@@ -54,12 +54,12 @@ function split(path: string): [string, string] {
   return [path.slice(0, i) || "/", path.slice(i + 1)];
 }
 
-/** Creates one device node inside the root (replacing what is there). */
+/** Creates one device node inside the root; an entry already there is left alone (as runc). */
 export function createDevice(rootFd: number, dev: Device): void {
   const [dir, name] = split(dev.path);
   const parent = openInRoot(rootFd, dir, "dir");
   try {
-    if (sc.fileType(parent, name) !== undefined) sc.unlinkat(parent, name);
+    if (sc.fileType(parent, name) !== undefined) return;
     const mode = (dev.fileMode ?? 0o666) & 0o7777;
     const rdev = dev.type === "p" ? 0n : makedev(Number(dev.major ?? 0), Number(dev.minor ?? 0));
     try {
@@ -101,7 +101,7 @@ function bindHostDevice(parent: number, name: string, hostPath: string): void {
   }
 }
 
-/** Creates the standard /dev links that are not there yet (ptmx is always replaced). */
+/** Creates the standard /dev links that are not there yet (ptmx: a link to pts/ptmx). */
 export function createDevLinks(rootFd: number): void {
   const dev = openInRoot(rootFd, "/dev", "dir");
   try {

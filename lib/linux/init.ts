@@ -8,7 +8,8 @@
 import type { Executor } from "../../executors/executor.ts";
 import { selectExecutor } from "../../executors/executor.ts";
 import { runHooks } from "../hooks.ts";
-import { EXEC_FIFO, hookState } from "../lifecycle/common.ts";
+import { hookState } from "../lifecycle/common.ts";
+import { EXEC_FIFO } from "../state/store.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { SyncChannel } from "../sync.ts";
 import { SyscallError } from "../errors.ts";
@@ -59,6 +60,13 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
   let ready = false;
   try {
     setNotDumpable();
+    // Its own session: no controlling terminal of the caller's, no share of its job control.
+    sc.setsid();
+    // A known umask for the directories created below (runc's 022), not the caller's.
+    sc.umask(0o022);
+    // Nothing the caller left open may reach hooks or the workload: only stdio and the
+    // preserved fds stay inheritable (the channel is marked too; it still works here).
+    sc.cloexecRange(3 + boot.preserveFds);
     const spec = parseSpec(boot.config, boot.configFile);
     enterNamespaces(spec);
     const rootFd = prepareRootfs(spec, boot.rootfs, boot.bundle);
@@ -84,8 +92,11 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     const env = executor.handleEnvs(spec);
     const notes = applyCredentials(spec);
     executor.validate(spec);
-    // Without create listening there is no one to start this container.
-    if (!channel.send({ type: "ready", notes })) exitQuietly();
+    // Without create listening, or if it dies before recording the container, no one could
+    // ever start or delete this init: wait for the record to be written.
+    if (!channel.send({ type: "ready", notes }) || channel.receive()?.type !== "recorded") {
+      exitQuietly();
+    }
     ready = true;
     channel.close();
 

@@ -19,6 +19,8 @@ export interface MountStep {
   type: string;
   /** MS_* flags for the mount itself (without bind/propagation bits). */
   flags: number;
+  /** Flags the options explicitly turned off (rw, suid, ...). */
+  cleared: number;
   data: string;
   bind: boolean;
   recursive: boolean;
@@ -29,6 +31,9 @@ export interface MountStep {
 /** Flags a bind mount needs a second, remount call for. */
 const REMOUNT_FLAGS = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME |
   MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
+
+/** atime flags are replaced, not merged, when the options name one. */
+const ATIME = MS.NOATIME | MS.RELATIME | MS.STRICTATIME;
 
 /** Plans the config's mounts in order (pure). */
 export function planMounts(mounts: readonly Mount[], bundle: string): MountStep[] {
@@ -42,6 +47,7 @@ export function planMounts(mounts: readonly Mount[], bundle: string): MountStep[
       source: bind ? resolvePath(bundle, rawSource) : rawSource,
       type,
       flags: opts.flags,
+      cleared: opts.cleared,
       data: opts.data.join(","),
       bind,
       recursive: opts.recursive,
@@ -74,13 +80,18 @@ export function applyMount(rootFd: number, step: MountStep, hasNetns: boolean): 
       mountCgroup(rootFd, step);
     } else if (step.bind) {
       bindMount(rootFd, step);
-    } else if (step.type === "sysfs" && !hasNetns) {
-      // A new sysfs is refused outside a new network namespace: bind the host's instead.
-      bindMount(rootFd, { ...step, source: "/sys", bind: true, recursive: true });
     } else {
-      withFd(openInRoot(rootFd, step.destination, "dir"), (target) => {
-        sc.mount(step.source, target, step.type, step.flags, step.data || null);
-      });
+      try {
+        withFd(openInRoot(rootFd, step.destination, "dir"), (target) => {
+          sc.mount(step.source, target, step.type, step.flags, step.data || null);
+        });
+      } catch (err) {
+        // Only where a new sysfs is refused (EPERM without its own network namespace, in
+        // user namespaces) is the host's bound instead, read-only like the one asked for.
+        const refused = err instanceof SyscallError && err.errno === sc.Errno.EPERM;
+        if (!(step.type === "sysfs" && !hasNetns && refused)) throw err;
+        bindMount(rootFd, { ...step, source: "/sys", bind: true, recursive: true });
+      }
     }
     for (const flags of step.propagation) {
       withFd(reopen(rootFd, step), (target) => sc.mount(null, target, null, flags, null));
@@ -105,7 +116,15 @@ function bindMount(rootFd: number, step: MountStep): void {
   // Bind mounts ignore most flags on the first call; a remount applies them.
   if ((step.flags & REMOUNT_FLAGS) !== 0) {
     withFd(reopen(rootFd, step), (target) => {
-      sc.mount(null, target, null, MS.BIND | MS.REMOUNT | (step.flags & REMOUNT_FLAGS), null);
+      // Keep the flags the bind copied from its source unless the options turn them off.
+      const kept = sc.mountFlags(target) & REMOUNT_FLAGS & ~ATIME & ~step.cleared;
+      sc.mount(
+        null,
+        target,
+        null,
+        MS.BIND | MS.REMOUNT | kept | (step.flags & REMOUNT_FLAGS),
+        null,
+      );
     });
   }
 }
@@ -140,7 +159,7 @@ export function parseCgroupMounts(mountinfo: string): HostCgroup[] {
  * the container's cgroup namespace.
  */
 function mountCgroup(rootFd: number, step: MountStep): void {
-  const host = parseCgroupMounts(readTextRaw("/proc/self/mountinfo") ?? "");
+  const host = parseCgroupMounts(readTextRaw("/proc/thread-self/mountinfo") ?? "");
   const unifiedOnly = host.some((h) => h.fstype === "cgroup2" && h.mountPoint === "/sys/fs/cgroup");
   const flags = step.flags & ~MS.RDONLY;
   if (unifiedOnly) {

@@ -63,8 +63,8 @@ export function withChildNamespaces<T>(spec: Spec, spawn: () => T): T {
     if (lines.length > 0) sc.writeTextRaw("/proc/self/timens_offsets", lines.join("\n"));
   }
   if (pid === undefined) return spawn();
-  const saved = sc.open("/proc/thread-self/ns/pid", sc.O_RDONLY | sc.O_CLOEXEC);
   const target = pid.path ? openNs(pid) : undefined;
+  const saved = sc.open("/proc/thread-self/ns/pid", sc.O_RDONLY | sc.O_CLOEXEC);
   try {
     if (target !== undefined) sc.setns(target, NAMESPACES.pid.flag, pid.path);
     else sc.unshare(NAMESPACES.pid.flag);
@@ -84,22 +84,27 @@ export function enterNamespaces(spec: Spec): void {
   const wanted = new Map(entries(spec).map((n) => [n.type, n]));
   // Joining a mount namespace needs a private fs_struct first.
   if (wanted.get("mount")?.path) sc.unshare(CLONE_FS);
+  // Every path is opened before any setns: a joined mount namespace changes what paths mean.
+  const joins: [NsEntry, number][] = [];
   let fresh = 0;
-  for (const type of INIT_NAMESPACE_ORDER) {
-    const ns = wanted.get(type);
-    if (ns === undefined) continue;
-    if (!ns.path) {
-      fresh |= NAMESPACES[type].flag;
-      continue;
+  try {
+    for (const type of INIT_NAMESPACE_ORDER) {
+      const ns = wanted.get(type);
+      if (ns === undefined) continue;
+      if (ns.path) joins.push([ns, openNs(ns)]);
+      else fresh |= NAMESPACES[type].flag;
     }
-    const fd = openNs(ns);
-    try {
-      sc.setns(fd, NAMESPACES[type].flag, ns.path);
-    } catch (err) {
-      throw new DenkiError(`cannot join ${type} namespace ${ns.path}: ${(err as Error).message}`);
-    } finally {
-      sc.close(fd);
+    for (const [ns, fd] of joins) {
+      try {
+        sc.setns(fd, NAMESPACES[ns.type].flag, ns.path);
+      } catch (err) {
+        throw new DenkiError(
+          `cannot join ${ns.type} namespace ${ns.path}: ${(err as Error).message}`,
+        );
+      }
     }
+  } finally {
+    for (const [, fd] of joins) sc.close(fd);
   }
   if (fresh !== 0) {
     try {

@@ -10,16 +10,49 @@ import * as sc from "../sys/syscalls.ts";
 import { createDevice, createDevLinks, devicePlan } from "./devices.ts";
 import { applyMount, planMounts } from "./mounts.ts";
 import { fdPath, openInRoot, openRoot } from "./resolve.ts";
+import { readTextRaw } from "../sys/rawfs.ts";
+import { devicesUnrestricted } from "./process.ts";
 
 const MNT_DETACH = 2;
 
-/** Propagation flags of linux.rootfsPropagation. */
+/** Propagation flags of linux.rootfsPropagation (the r forms are recursive). */
 const PROPAGATION: Record<string, number> = {
   shared: MS.SHARED,
   slave: MS.SLAVE,
   private: MS.PRIVATE,
   unbindable: MS.UNBINDABLE,
+  rshared: MS.SHARED | MS.REC,
+  rslave: MS.SLAVE | MS.REC,
+  rprivate: MS.PRIVATE | MS.REC,
+  runbindable: MS.UNBINDABLE | MS.REC,
 };
+
+/** proc and sysfs mount points outside the rootfs, deepest first (unmounted by --no-pivot). */
+export function hostProcAndSys(mountinfo: string, rootfs: string): string[] {
+  const out: string[] = [];
+  for (const line of mountinfo.split("\n")) {
+    const [pre, post] = line.split(" - ");
+    const mp = pre?.split(" ")[4];
+    const fstype = post?.split(" ")[0];
+    if (mp === undefined || (fstype !== "proc" && fstype !== "sysfs")) continue;
+    if (mp === rootfs || mp.startsWith(`${rootfs}/`)) continue;
+    out.push(mp);
+  }
+  return out.sort((a, b) => b.length - a.length);
+}
+
+/** The mount point holding `path`'s parent directory, from this thread's mount table. */
+export function parentMountPoint(mountinfo: string, path: string): string {
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  let best = "/";
+  for (const line of mountinfo.split("\n")) {
+    const mp = line.split(" ")[4];
+    if (mp === undefined) continue;
+    const holds = mp === "/" || dir === mp || dir.startsWith(`${mp}/`);
+    if (holds && mp.length > best.length) best = mp;
+  }
+  return best;
+}
 
 function fail(what: string, err: unknown): never {
   if (err instanceof SyscallError) throw new DenkiError(`${what}: ${err.message}`);
@@ -32,18 +65,31 @@ function fail(what: string, err: unknown): never {
  */
 export function prepareRootfs(spec: Spec, rootfs: string, bundle: string): number {
   try {
-    // Nothing mounted from here on may propagate back to the host.
-    sc.mount(null, "/", null, MS.SLAVE | MS.REC, null);
+    // As runc: the configured propagation for "/" (default rslave, so nothing mounted from
+    // here on reaches the host), then a private parent for the root, which pivot_root needs
+    // and which keeps the container's own mounts (proc, dev, ...) out of the host's table.
+    const propagation = spec.linux?.rootfsPropagation;
+    sc.mount(null, "/", null, propagation ? PROPAGATION[propagation]! : MS.SLAVE | MS.REC, null);
+    const mountinfo = readTextRaw("/proc/thread-self/mountinfo") ?? "";
+    sc.mount(null, parentMountPoint(mountinfo, rootfs), null, MS.PRIVATE, null);
     // The root must be a mount point for pivot_root.
     sc.mount(rootfs, rootfs, null, MS.BIND | MS.REC, null);
+    if (!devicesUnrestricted(spec)) {
+      // No device cgroup yet: device nodes shipped in the image must not open host devices.
+      sc.mount(null, rootfs, null, MS.BIND | MS.REMOUNT | MS.NODEV | keptFlags(rootfs), null);
+    }
   } catch (err) {
     fail(`cannot prepare rootfs ${rootfs}`, err);
   }
   const rootFd = openRoot(rootfs);
   const hasNetns = (spec.linux?.namespaces ?? []).some((n) => n.type === "network");
-  for (const step of planMounts(spec.mounts ?? [], bundle)) applyMount(rootFd, step, hasNetns);
-  for (const dev of devicePlan(spec.linux?.devices ?? [])) createDevice(rootFd, dev);
-  createDevLinks(rootFd);
+  const steps = planMounts(spec.mounts ?? [], bundle);
+  for (const step of steps) applyMount(rootFd, step, hasNetns);
+  // A /dev bound from elsewhere (the host's, in "host devices" setups) is not ours to fill.
+  if (!steps.some((s) => s.destination === "/dev" && s.bind)) {
+    for (const dev of devicePlan(spec.linux?.devices ?? [])) createDevice(rootFd, dev);
+    createDevLinks(rootFd);
+  }
   const cwd = spec.process?.cwd;
   if (cwd !== undefined) {
     try {
@@ -61,6 +107,16 @@ export function switchRoot(rootFd: number, rootfs: string, noPivot: boolean): vo
     sc.fchdir(rootFd);
     sc.close(rootFd);
     if (noPivot) {
+      // A chroot keeps the old root reachable; at least take away the host's proc and sysfs,
+      // which would otherwise let the container reach host processes and devices (as runc).
+      const mountinfo = readTextRaw("/proc/thread-self/mountinfo") ?? "";
+      for (const mp of hostProcAndSys(mountinfo, rootfs)) {
+        try {
+          sc.umount2(mp, MNT_DETACH);
+        } catch {
+          sc.mount("tmpfs", mp, "tmpfs", 0, null);
+        }
+      }
       sc.mount(rootfs, "/", null, MS.MOVE, null);
       sc.chroot(".");
     } else {
@@ -81,7 +137,7 @@ export function setRootPropagation(spec: Spec): void {
   const propagation = spec.linux?.rootfsPropagation;
   if (propagation === undefined) return;
   try {
-    sc.mount(null, "/", null, MS.REC | PROPAGATION[propagation]!, null);
+    sc.mount(null, "/", null, PROPAGATION[propagation]!, null);
   } catch (err) {
     fail(`cannot set rootfs propagation ${propagation}`, err);
   }
@@ -102,11 +158,17 @@ export function lockDownRootfs(spec: Spec): void {
   }
   if (spec.root?.readonly) {
     try {
-      sc.mount(null, "/", null, MS.BIND | MS.REMOUNT | MS.RDONLY, null);
+      sc.mount(null, "/", null, MS.BIND | MS.REMOUNT | MS.RDONLY | keptFlags("/"), null);
     } catch (err) {
       fail("cannot make the rootfs read-only", err);
     }
   }
+}
+
+/** nosuid, nodev, noexec and atime flags of the mount at `path`, kept across a remount. */
+function keptFlags(path: string): number {
+  return sc.mountFlags(path) & (MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME |
+    MS.RELATIME | MS.STRICTATIME);
 }
 
 /** Opens a path that may not exist; undefined when it does not. */
@@ -145,7 +207,8 @@ function readonlyPath(root: number, path: string): void {
   sc.close(fd);
   const again = openInRoot(root, path, undefined);
   try {
-    sc.mount(null, fdPath(again), null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.REC, null);
+    const flags = MS.BIND | MS.REMOUNT | MS.RDONLY | keptFlags(fdPath(again));
+    sc.mount(null, fdPath(again), null, flags, null);
   } catch (err) {
     fail(`cannot make ${path} read-only`, err);
   } finally {

@@ -78,8 +78,20 @@ export const SECCOMP_FLAGS = [
   "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ] as const;
 
-/** Mount propagation of the container's root. */
-export const ROOTFS_PROPAGATIONS = ["shared", "slave", "private", "unbindable"] as const;
+/**
+ * Mount propagation of the container's root: the runtime-spec's four values, and their
+ * recursive forms, which runc accepts and containerd sends (rslave, rshared).
+ */
+export const ROOTFS_PROPAGATIONS = [
+  "shared",
+  "slave",
+  "private",
+  "unbindable",
+  "rshared",
+  "rslave",
+  "rprivate",
+  "runbindable",
+] as const;
 
 /** The hook lists, in the order they run in a container's life. */
 export const HOOK_KINDS = [

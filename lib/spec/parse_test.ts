@@ -489,8 +489,8 @@ const INVALID: [string, (c: Json) => Json | void, string][] = [
   ],
   [
     "rootfsPropagation bad",
-    (c) => void (c.linux.rootfsPropagation = "rshared"),
-    `${P}linux.rootfsPropagation: must be one of "shared", "slave", "private", "unbindable", not the string "rshared"`,
+    (c) => void (c.linux.rootfsPropagation = "recursive"),
+    `${P}linux.rootfsPropagation: must be one of "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable", not the string "recursive"`,
   ],
   [
     "maskedPaths relative",

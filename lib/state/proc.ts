@@ -1,6 +1,7 @@
 /** Reading /proc/<pid>/stat for liveness checks. */
 import { readTextRaw } from "../sys/rawfs.ts";
 import type { ContainerRecord } from "./record.ts";
+import { EXEC_FIFO } from "./store.ts";
 import { type ContainerStatus, liveStatus, type ProcessInfo } from "./status.ts";
 
 /**
@@ -25,7 +26,18 @@ export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | 
   return text === undefined ? undefined : parseProcStat(text);
 }
 
-/** The status to report for a recorded container, checked against the live process table. */
-export function currentStatus(record: ContainerRecord): ContainerStatus {
-  return liveStatus(record.status, record.pid, record.pidStartTime, readProcessInfo);
+/**
+ * The status to report for a recorded container in `dir`: checked against the live process
+ * table, and, as runc does, "created" only while the exec fifo exists (a `start` that was
+ * interrupted after releasing the init must not leave the container looking unstarted).
+ */
+export function currentStatus(record: ContainerRecord, dir: string): ContainerStatus {
+  const live = liveStatus(record.status, record.pid, record.pidStartTime, readProcessInfo);
+  if (live !== "created") return live;
+  try {
+    Deno.statSync(`${dir}/${EXEC_FIFO}`);
+    return "created";
+  } catch {
+    return "running";
+  }
 }

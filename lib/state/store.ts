@@ -8,6 +8,9 @@ import { checkContainerId } from "./container_id.ts";
 import { type ContainerRecord, parseRecord } from "./record.ts";
 
 const STATE_FILE = "state.json";
+
+/** The exec fifo in a container's directory: there while the container waits for `start`. */
+export const EXEC_FIFO = "exec.fifo";
 const TEMP_FILE = ".state.json.tmp";
 
 /** An exclusive lock on one container's directory, held until `release()`. */
@@ -75,6 +78,8 @@ export class StateStore {
         lock.release();
         throw new ContainerExists(id);
       }
+      // A reused leftover may still hold the last attempt's files (its exec fifo).
+      if (!made) this.#empty(dir);
       return lock;
     }
     throw new DenkiError(`cannot create state directory ${dir}: it keeps disappearing`);
@@ -159,6 +164,16 @@ export class StateStore {
       }
     }
     return entries;
+  }
+
+  #empty(dir: string): void {
+    try {
+      for (const e of Deno.readDirSync(dir)) {
+        Deno.removeSync(`${dir}/${e.name}`, { recursive: true });
+      }
+    } catch (err) {
+      throw new DenkiError(`cannot clear state directory ${dir}: ${causeOf(err)}`);
+    }
   }
 
   #hasState(dir: string): boolean {

@@ -46,6 +46,8 @@ const TABLE = {
   setns: [308, 268],
   keyctl: [250, 219],
   waitid: [247, 95],
+  setsid: [112, 157],
+  statfs: [137, 43],
   pidfd_open: [434, 434],
   close_range: [436, 436],
   openat2: [437, 437],

@@ -5,7 +5,9 @@
 import { SyscallError } from "../errors.ts";
 import { cString, posixSpawn, syscall, type SyscallArg, type SyscallName } from "./libc.ts";
 
-/** Frequently used constants (Linux, same on x86_64 and aarch64). */
+const ARM64 = Deno.build.arch === "aarch64";
+
+/** Frequently used constants. O_DIRECTORY and O_NOFOLLOW differ on arm64 (its own fcntl.h). */
 export const AT_FDCWD = -100;
 export const O_RDONLY = 0;
 export const O_WRONLY = 1;
@@ -14,8 +16,8 @@ export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_NOCTTY = 0o400;
 export const O_NONBLOCK = 0o4000;
-export const O_DIRECTORY = 0o200000;
-export const O_NOFOLLOW = 0o400000;
+export const O_DIRECTORY = ARM64 ? 0o40000 : 0o200000;
+export const O_NOFOLLOW = ARM64 ? 0o100000 : 0o400000;
 export const O_CLOEXEC = 0o2000000;
 export const O_PATH = 0o10000000;
 export const AT_SYMLINK_NOFOLLOW = 0x100;
@@ -139,8 +141,14 @@ export function tryOpenat2(
   mode = 0,
 ): { fd: number; errno: number } {
   const how = new BigUint64Array([BigInt(flags), BigInt(mode), BigInt(resolve)]);
-  const r = attempt("openat2", dirfd, cString(path), new Uint8Array(how.buffer), 24);
-  return { fd: Number(r.ret), errno: r.ret < 0n ? r.errno : 0 };
+  const p = cString(path);
+  // With RESOLVE_IN_ROOT the kernel answers EAGAIN when a mount or rename anywhere raced with
+  // resolving "..": retry, as its documentation asks.
+  for (let tries = 0;; tries++) {
+    const r = attempt("openat2", dirfd, p, new Uint8Array(how.buffer), 24);
+    if (r.ret < 0n && r.errno === Errno.EAGAIN && tries < 1000) continue;
+    return { fd: Number(r.ret), errno: r.ret < 0n ? r.errno : 0 };
+  }
 }
 
 /** close(2), ignoring errors (there is nothing useful to do about them). */
@@ -264,6 +272,22 @@ export function prctl(
   what = `option ${option}`,
 ): number {
   return Number(check("prctl", what, option, a, b, c, d));
+}
+
+/** setsid(2): a new session and process group; EPERM (already a leader) is not an error. */
+export function setsid(): void {
+  const r = attempt("setsid");
+  if (r.ret < 0n && r.errno !== Errno.EPERM) throw new SyscallError("setsid", "self", r.errno);
+}
+
+/** MS_* flags of the mount holding `path` (from statfs f_flags), for remounts that keep them. */
+export function mountFlags(path: string): number {
+  const buf = new Uint8Array(120);
+  check("statfs", path, cString(path), buf);
+  const f = Number(new DataView(buf.buffer).getBigUint64(80, true));
+  // ST_* equals MS_* except ST_RELATIME (4096) versus MS_RELATIME (0x200000).
+  const ST_RELATIME = 4096;
+  return (f & 0x0c5f & ~ST_RELATIME) | (f & ST_RELATIME ? 0x200000 : 0);
 }
 
 /** keyctl(KEYCTL_JOIN_SESSION_KEYRING): a new session keyring named `name`; errno on failure. */
