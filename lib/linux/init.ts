@@ -67,7 +67,8 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     // Nothing the caller left open may reach hooks or the workload: only stdio and the
     // preserved fds stay inheritable (the channel is marked too; it still works here).
     sc.cloexecRange(3 + boot.preserveFds);
-    const spec = parseSpec(boot.config, boot.configFile);
+    // create validated this same text before sending it.
+    const spec = parseSpec(boot.config, boot.configFile, { validate: false });
     enterNamespaces(spec);
     const rootFd = prepareRootfs(spec, boot.rootfs, boot.bundle);
     if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {

@@ -9,7 +9,11 @@ import { validateSpec } from "./validate.ts";
  * fields) are all reported together; when there are none, every semantic rule runs and all of
  * its findings are reported together. `file` names the config in messages.
  */
-export function parseSpec(text: string, file = "config.json"): Spec {
+export function parseSpec(
+  text: string,
+  file = "config.json",
+  opts: { validate?: boolean } = {},
+): Spec {
   let data: unknown;
   try {
     data = parseJsonExact(text);
@@ -23,6 +27,9 @@ export function parseSpec(text: string, file = "config.json"): Spec {
     if (issues.length === 0) issues.push({ path: "", message: "must be a JSON object" });
     throw new SpecError(file, issues);
   }
+  // The container init re-reads a config `create` has already validated: cold validation code
+  // costs milliseconds on every container start.
+  if (opts.validate === false) return spec;
   const problems = validateSpec(spec);
   if (problems.length > 0) throw new SpecError(file, problems);
   return spec;

@@ -632,3 +632,16 @@ Deno.test("parseSpec: 64-bit integers stay exact", () => {
   assert.equal(spec.linux?.resources?.memory?.limit, 9223372036854775807n);
   assert.equal(spec.process?.rlimits?.[0]?.soft, 1024);
 });
+
+Deno.test("parseSpec: validate false checks the structure only (the init's re-read)", () => {
+  const c = base();
+  c.process.cwd = "relative";
+  assert.equal(
+    parseSpec(JSON.stringify(c), "config.json", { validate: false }).process?.cwd,
+    "relative",
+  );
+  c.process.args = [1];
+  assert.throws(() => parseSpec(JSON.stringify(c), "config.json", { validate: false }), {
+    message: /process.args\[0\]: must be a string/,
+  });
+});
