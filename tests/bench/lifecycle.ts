@@ -72,6 +72,17 @@ function cases(rt: Runtime, bundle: string, dir: string): Case[] {
   ];
 }
 
+/** Force-deletes every container left under a runtime's root. */
+async function removeAll(rt: Runtime): Promise<void> {
+  let ids: string[] = [];
+  try {
+    ids = [...Deno.readDirSync(rt.root)].filter((e) => e.isDirectory).map((e) => e.name);
+  } catch {
+    return;
+  }
+  for (const id of ids) await exec(rt, ["delete", "--force", id]).catch(() => {});
+}
+
 /** Whether a runtime can run the bundle on this machine (crun refuses hybrid cgroups). */
 async function works(rt: Runtime, bundle: string): Promise<string | undefined> {
   try {
@@ -111,7 +122,13 @@ export async function lifecycleSection(ctx: BenchContext): Promise<string> {
   }
   const all = runtimes.flatMap((rt) => cases(rt, bundle, ctx.dir));
   const rounds = Math.max(5, Math.round(ctx.rounds / 2));
-  const timings = await measure(all, rounds, 2);
+  let timings: Timing[];
+  try {
+    timings = await measure(all, rounds, 2);
+  } finally {
+    // A failed round must not leave containers (or runc's cgroups) behind.
+    for (const rt of runtimes) await removeAll(rt);
+  }
   const lines = [
     `## Container lifecycle (busybox bundle running \`true\`; ${rounds} interleaved rounds)`,
     "",
