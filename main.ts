@@ -14,8 +14,11 @@ const PROGRAM = "denki";
 
 /** The executors, asked in order; Linux last since it runs any program. */
 async function loadExecutors() {
-  const { linuxExecutor } = await import("./executors/linux.ts");
-  return [linuxExecutor];
+  const [{ wasmExecutor }, { linuxExecutor }] = await Promise.all([
+    import("./executors/wasm/executor.ts"),
+    import("./executors/linux.ts"),
+  ]);
+  return [wasmExecutor, linuxExecutor];
 }
 const ABOUT = "denki: an OCI container runtime (Linux and WebAssembly workloads)";
 const PROGRAM_USAGE = `Usage: ${PROGRAM} [global options] <command> [options] [arguments...]\n` +

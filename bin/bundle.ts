@@ -40,6 +40,26 @@ export async function bundle(): Promise<void> {
     Deno.removeSync(tmp, { recursive: true });
     throw new Error("deno bundle failed");
   }
+  // The Wasm guest's Worker is started from its text (see executors/wasm/worker_source.ts).
+  const worker = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--no-config",
+      "--no-lock",
+      "--platform",
+      "deno",
+      "--output",
+      `${tmp}/wasm-worker.js`,
+      `${root}executors/wasm/worker.ts`,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!worker.success) {
+    Deno.removeSync(tmp, { recursive: true });
+    throw new Error("deno bundle of the Wasm worker failed");
+  }
   for (const entry of Deno.readDirSync(tmp)) {
     if (!entry.name.endsWith(".js")) continue;
     const file = `${tmp}/${entry.name}`;

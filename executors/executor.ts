@@ -13,6 +13,12 @@ import type { Spec } from "../lib/spec/config.ts";
 export interface ExecContext {
   /** File descriptors 3 .. 3+preserveFds-1 stay open for the workload; all others close. */
   preserveFds: number;
+  /** The container root as this process sees it: "/" after the root switch, else the rootfs. */
+  root: string;
+  /** True in the rootless sandbox: no namespaces, no root switch (Wasm only). */
+  sandbox: boolean;
+  /** The bundle directory (bind mount sources are relative to it). */
+  bundle: string;
 }
 
 /** Runs one kind of workload. */
@@ -25,11 +31,16 @@ export interface Executor {
    */
   canHandle(spec: Spec, rootfs: string): boolean;
   /**
-   * Checks the workload inside the prepared container (the root is "/"), before the init
-   * waits for `start`. Can handle but invalid (a missing program, a bad module) throws a
-   * DenkiError, which fails `create`.
+   * Called in the init before the root switch, while denki's own files are reachable (the
+   * Wasm executor reads its Worker's code here).
    */
-  validate(spec: Spec): void;
+  prepare?(spec: Spec): void;
+  /**
+   * Checks the workload inside the prepared container (`root` is "/" once switched, the
+   * rootfs in the sandbox), before the init waits for `start`. Can handle but invalid (a
+   * missing program, a bad module) throws a DenkiError, which fails `create`.
+   */
+  validate(spec: Spec, root: string): void;
   /** The workload's environment as KEY=value strings, from the spec only. */
   handleEnvs(spec: Spec): string[];
   /** Replaces the init with the workload (or runs it and exits with its status). */

@@ -51,6 +51,7 @@ export const linuxExecutor: Executor = {
   name: "linux",
   canHandle: () => true,
   validate(spec) {
+    // The root is "/" here: the init has switched to the container's.
     lookPath(spec.process!.args![0]!, specEnv(spec));
   },
   handleEnvs: specEnv,

@@ -18,6 +18,7 @@ import { checkContainerId } from "../state/container_id.ts";
 import { readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
+import { claim } from "../state/lock.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { hookState } from "./common.ts";
@@ -46,6 +47,8 @@ interface Checked {
   configText: string;
   bundle: string;
   rootfs: string;
+  executor: string;
+  sandbox: boolean;
 }
 
 function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checked {
@@ -70,7 +73,7 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   if (opts.consoleSocket !== undefined) {
     throw new DenkiError("--console-socket is not supported yet (terminals come later)");
   }
-  const problems = [...namespaceProblems(spec), ...unsupportedSecurity(spec)];
+  const problems = unsupportedSecurity(spec);
   if (problems.length > 0) throw new DenkiError(`${file}: ${problems.join("; ")}`);
   const rootfs = resolve(bundle, spec.root!.path);
   let isDir = false;
@@ -80,10 +83,24 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
     throw new DenkiError(`rootfs ${rootfs} does not exist (${causeOf(err)})`);
   }
   if (!isDir) throw new DenkiError(`rootfs ${rootfs} is not a directory`);
-  if (selectExecutor(executors, spec, rootfs) === undefined) {
+  const executor = selectExecutor(executors, spec, rootfs);
+  if (executor === undefined) {
     throw new DenkiError(`no executor can run ${JSON.stringify(spec.process.args?.[0])}`);
   }
-  return { spec, configText, bundle, rootfs };
+  // Without root, or without namespaces, only a Wasm workload can run: in the sandbox of its
+  // WASI host and Deno's permissions, with no Linux isolation to set up.
+  const sandbox = executor.name === "wasm" &&
+    ((Deno.uid() ?? 0) !== 0 || (spec.linux?.namespaces ?? []).length === 0);
+  if (!sandbox) {
+    if ((Deno.uid() ?? 0) !== 0) {
+      throw new DenkiError(
+        "containers need root (user namespaces are not supported yet); Wasm bundles run rootless",
+      );
+    }
+    const ns = namespaceProblems(spec);
+    if (ns.length > 0) throw new DenkiError(`${file}: ${ns.join("; ")}`);
+  }
+  return { spec, configText, bundle, rootfs, executor: executor.name, sandbox };
 }
 
 /**
@@ -163,7 +180,7 @@ export async function createContainer(
     );
   }
   const store = new StateStore(root);
-  const lock = store.create(opts.id);
+  const lock = claim(store, opts.id);
   let pid: number | undefined;
   let channel: SyncChannel | undefined;
   try {
@@ -174,7 +191,8 @@ export async function createContainer(
     const [exe, ...args] = selfCommand(["init", String(childEnd)]);
     try {
       // An empty environment: nothing of the caller's reaches the init (or the workload).
-      pid = withChildNamespaces(spec, () => sc.spawn(exe!, [exe!, ...args], []));
+      const spawn = () => sc.spawn(exe!, [exe!, ...args], []);
+      pid = checked.sandbox ? spawn() : withChildNamespaces(spec, spawn);
     } finally {
       sc.close(childEnd);
     }
@@ -190,6 +208,8 @@ export async function createContainer(
       stateDir: lock.dir,
       noPivot: opts.noPivot,
       noNewKeyring: opts.noNewKeyring,
+      executor: checked.executor,
+      sandbox: checked.sandbox,
       preserveFds: opts.preserveFds,
     });
     for (;;) {

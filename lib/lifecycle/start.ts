@@ -9,6 +9,7 @@ import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { isAlive, requireStatus } from "../state/status.ts";
 import { EXEC_FIFO, StateStore } from "../state/store.ts";
+import { acquire } from "../state/lock.ts";
 import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
 
@@ -68,7 +69,7 @@ export async function startContainer(
   log: Logger,
 ): Promise<ContainerRecord> {
   const store = new StateStore(root);
-  const lock = store.lock(id);
+  const lock = acquire(store, id);
   try {
     const rec = store.read(id);
     requireStatus("start", id, currentStatus(rec, lock.dir));

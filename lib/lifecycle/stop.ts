@@ -6,6 +6,7 @@ import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { allows, isAlive, requireStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
+import { acquire } from "../state/lock.ts";
 import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
 import { signalName } from "../plan/signals.ts";
@@ -80,7 +81,7 @@ export async function deleteContainer(
   const store = new StateStore(root);
   let lock;
   try {
-    lock = store.lock(id);
+    lock = acquire(store, id);
   } catch (err) {
     // runc: delete --force of a container that does not exist is not an error.
     if (force && err instanceof ContainerNotFound) return;

@@ -6,7 +6,6 @@
  * the startContainer hooks and hands over to the executor.
  */
 import type { Executor } from "../../executors/executor.ts";
-import { selectExecutor } from "../../executors/executor.ts";
 import { runHooks } from "../hooks.ts";
 import { hookState } from "../lifecycle/common.ts";
 import { EXEC_FIFO } from "../state/store.ts";
@@ -35,6 +34,10 @@ interface Bootstrap {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** The executor create chose. */
+  executor: string;
+  /** Rootless Wasm: no namespaces, no root switch, no credentials to change. */
+  sandbox: boolean;
 }
 
 const encoder = new TextEncoder();
@@ -69,8 +72,10 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     sc.cloexecRange(3 + boot.preserveFds);
     // create validated this same text before sending it.
     const spec = parseSpec(boot.config, boot.configFile, { validate: false });
-    enterNamespaces(spec);
-    const rootFd = prepareRootfs(spec, boot.rootfs, boot.bundle);
+    const executor = executors.find((e) => e.name === boot.executor)!;
+    const rootFd = boot.sandbox
+      ? undefined
+      : (enterNamespaces(spec), prepareRootfs(spec, boot.rootfs, boot.bundle));
     if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {
       // These run in the runtime's namespaces: `create` runs them and answers.
       if (!channel.send({ type: "hooks" }) || channel.receive()?.type !== "ok") exitQuietly();
@@ -82,17 +87,21 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     );
     // Reached through this fd after the switch, where the state directory is out of sight.
     const stateDir = sc.open(boot.stateDir, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
-    switchRoot(rootFd, boot.rootfs, boot.noPivot);
-    setRootPropagation(spec);
-    applySystemSettings(spec);
-    lockDownRootfs(spec);
-    applyRlimits(spec);
-    applyCwd(spec);
-    if (!boot.noNewKeyring) newSessionKeyring(boot.id);
-    const executor = selectExecutor(executors, spec, "/")!;
+    executor.prepare?.(spec);
+    let notes: string[] = [];
+    if (rootFd !== undefined) {
+      switchRoot(rootFd, boot.rootfs, boot.noPivot);
+      setRootPropagation(spec);
+      applySystemSettings(spec);
+      lockDownRootfs(spec);
+      applyRlimits(spec);
+      applyCwd(spec);
+      if (!boot.noNewKeyring) newSessionKeyring(boot.id);
+    }
     const env = executor.handleEnvs(spec);
-    const notes = applyCredentials(spec);
-    executor.validate(spec);
+    if (rootFd !== undefined) notes = applyCredentials(spec);
+    const root = boot.sandbox ? boot.rootfs : "/";
+    executor.validate(spec, root);
     // Without create listening, or if it dies before recording the container, no one could
     // ever start or delete this init: wait for the record to be written.
     if (!channel.send({ type: "ready", notes }) || channel.receive()?.type !== "recorded") {
@@ -116,7 +125,12 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     }
     sc.writeAll(fifo, encoder.encode("0"));
     sc.close(fifo);
-    return await executor.exec(spec, env, { preserveFds: boot.preserveFds });
+    return await executor.exec(spec, env, {
+      preserveFds: boot.preserveFds,
+      root,
+      sandbox: boot.sandbox,
+      bundle: boot.bundle,
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (!ready) {

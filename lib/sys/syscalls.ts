@@ -274,6 +274,25 @@ export function prctl(
   return Number(check("prctl", what, option, a, b, c, d));
 }
 
+/** flock(2): LOCK_EX, blocking or not. Returns false when `wait` is false and it is held. */
+export function flockExclusive(fd: number, wait: boolean, what: string): boolean {
+  const LOCK_EX = 2;
+  const LOCK_NB = 4;
+  const r = attempt("flock", fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
+  if (r.ret >= 0n) return true;
+  if (!wait && r.errno === Errno.EAGAIN) return false;
+  throw new SyscallError("flock", what, r.errno);
+}
+
+/** The (dev, ino) of an fd or a path, or undefined when it does not exist. */
+export function fileId(dirfd: number, path: string, flags = 0): string | undefined {
+  const st = new Uint8Array(256);
+  const r = attempt("newfstatat", dirfd, cString(path), st, flags);
+  if (r.ret < 0n) return undefined;
+  const v = new DataView(st.buffer);
+  return `${v.getBigUint64(0, true)}:${v.getBigUint64(8, true)}`;
+}
+
 /** setsid(2): a new session and process group; EPERM (already a leader) is not an error. */
 export function setsid(): void {
   const r = attempt("setsid");

@@ -1,0 +1,108 @@
+/**
+ * The Wasm executor: the workload is a WASI preview1 module run by denki's own host in a
+ * Worker. In a rootful container it runs inside the container (namespaces, root, user,
+ * capabilities already applied) in place of execve; in the rootless sandbox it runs with the
+ * container root and bind mounts mapped from host paths, confined by the WASI host and by
+ * the Worker's Deno permissions (exactly those directories; no env, net, run, ffi, sys).
+ */
+import { DenkiError } from "../../lib/errors.ts";
+import { resolve } from "../../lib/paths.ts";
+import type { Spec } from "../../lib/spec/config.ts";
+import * as sc from "../../lib/sys/syscalls.ts";
+import { type ExecContext, type Executor, specEnv } from "../executor.ts";
+import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
+import { runInWorker } from "./runner.ts";
+import type { Mount } from "./wasi/vfs.ts";
+import { workerSource } from "./worker_source.ts";
+
+let source: string | undefined;
+let compiled: WebAssembly.Module | undefined;
+
+/** The guest's file system: the root, and the mounts the config makes read-only or binds. */
+export function guestMounts(spec: Spec, ctx: ExecContext): Mount[] {
+  const mounts: Mount[] = [{ guest: "/", host: ctx.root, readonly: spec.root?.readonly === true }];
+  for (const m of spec.mounts ?? []) {
+    const opts = m.options ?? [];
+    const dest = m.destination.startsWith("/") ? m.destination : `/${m.destination}`;
+    const ro = opts.includes("ro");
+    const bind = opts.includes("bind") || opts.includes("rbind") || m.type === "bind";
+    if (!ctx.sandbox) {
+      // Mounted for real: only their read-only state matters to rights.
+      if (ro) mounts.push({ guest: dest, host: dest, readonly: true });
+    } else if (bind && m.source) {
+      // No mounts without privileges: a bind is mapped by the WASI host instead.
+      mounts.push({ guest: dest, host: resolve(ctx.bundle, m.source), readonly: ro });
+    }
+  }
+  return mounts;
+}
+
+/** Host descriptors among the preserved fds that are sockets (given to the guest). */
+function preservedSockets(count: number): number[] {
+  const out: number[] = [];
+  for (let fd = 3; fd < 3 + count; fd++) {
+    if (sc.fileType(fd, "", sc.AT_EMPTY_PATH) === 0o140000) out.push(fd);
+  }
+  return out;
+}
+
+/** The Wasm executor. */
+export const wasmExecutor: Executor = {
+  name: "wasm",
+  canHandle(spec, rootfs) {
+    if (wantsWasm(spec)) return true;
+    const p = modulePath(spec, rootfs);
+    return p !== undefined && hasWasmMagic(p);
+  },
+  prepare() {
+    source = workerSource();
+  },
+  validate(spec, root) {
+    const name = spec.process?.args?.[0] ?? "";
+    const p = modulePath(spec, root);
+    if (p === undefined) {
+      throw new DenkiError(`wasm module ${JSON.stringify(name)} not found in the container`);
+    }
+    compiled = checkModule(p, name);
+  },
+  handleEnvs: specEnv,
+  exec(spec, env, ctx) {
+    if (source === undefined || compiled === undefined) {
+      throw new Error("internal error: the Wasm executor ran before prepare and validate");
+    }
+    const mounts = guestMounts(spec, ctx);
+    const cwd = spec.process?.cwd ?? "/";
+    const job = {
+      module: compiled,
+      args: [...(spec.process?.args ?? [])],
+      env,
+      mounts,
+      // "." is where relative paths start (wasi-libc uses a preopen of that name).
+      preopens: cwd === "/" ? ["/"] : ["/", "."],
+      cwd,
+      sockets: ctx.sandbox ? [] : preservedSockets(ctx.preserveFds),
+    };
+    const permissions: Deno.PermissionOptionsObject = ctx.sandbox
+      ? {
+        read: mounts.map((m) => m.host),
+        write: mounts.filter((m) => !m.readonly).map((m) => m.host),
+        env: false,
+        net: false,
+        run: false,
+        ffi: false,
+        sys: false,
+        import: false,
+      }
+      : {
+        read: true,
+        write: true,
+        ffi: true,
+        env: false,
+        net: false,
+        run: false,
+        sys: false,
+        import: false,
+      };
+    return runInWorker(source, job, permissions);
+  },
+};

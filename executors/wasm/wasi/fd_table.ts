@@ -1,0 +1,77 @@
+/** The guest's file descriptors: what each one is, its rights and flags. */
+import { WasiError } from "./errno.ts";
+import type { Mount } from "./vfs.ts";
+import { E } from "./types.ts";
+
+/** What a descriptor refers to. */
+export type FdKind = "stdin" | "stdout" | "stderr" | "file" | "dir" | "socket";
+
+/** A cached directory listing, so fd_readdir cookies stay stable between calls. */
+export interface DirListing {
+  entries: { name: string; ino: bigint; type: number }[];
+}
+
+/** One descriptor. */
+export interface FdEntry {
+  kind: FdKind;
+  filetype: number;
+  rightsBase: bigint;
+  rightsInheriting: bigint;
+  /** fdflags (append, dsync, nonblock, rsync, sync). */
+  flags: number;
+  /** Open file (regular files and devices opened by path). */
+  file?: Deno.FsFile;
+  /** Where a file or directory is, for path-based operations. */
+  guest?: string;
+  host?: string;
+  mount?: Mount;
+  /** The name shown by fd_prestat_dir_name for preopens. */
+  preopen?: string;
+  /** Host descriptor number of a preopened socket. */
+  socket?: number;
+  /** fd_readdir's snapshot, taken at cookie 0. */
+  listing?: DirListing;
+}
+
+/** The descriptor table. */
+export class FdTable {
+  readonly #fds = new Map<number, FdEntry>();
+
+  /** Installs an entry at a given number (stdio and preopens). */
+  set(fd: number, entry: FdEntry): void {
+    this.#fds.set(fd, entry);
+  }
+
+  /** Installs an entry at the lowest free number from 3. */
+  add(entry: FdEntry): number {
+    let fd = 3;
+    while (this.#fds.has(fd)) fd++;
+    this.#fds.set(fd, entry);
+    return fd;
+  }
+
+  /** The entry of `fd`: EBADF when there is none, ENOTCAPABLE when `rights` are missing. */
+  get(fd: number, rights = 0n): FdEntry {
+    const e = this.#fds.get(fd);
+    if (e === undefined) throw new WasiError(E.BADF);
+    if ((e.rightsBase & rights) !== rights) throw new WasiError(E.NOTCAPABLE);
+    return e;
+  }
+
+  /** True when `fd` is open. */
+  has(fd: number): boolean {
+    return this.#fds.has(fd);
+  }
+
+  /** Removes and returns an entry (EBADF when missing). */
+  take(fd: number): FdEntry {
+    const e = this.get(fd);
+    this.#fds.delete(fd);
+    return e;
+  }
+
+  /** Every open descriptor number, in order. */
+  numbers(): number[] {
+    return [...this.#fds.keys()].sort((a, b) => a - b);
+  }
+}

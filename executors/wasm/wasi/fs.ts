@@ -1,0 +1,503 @@
+/**
+ * WASI descriptor operations (fd_*) on files, directories and stdio, with Deno's synchronous
+ * file APIs (and nanosecond times through `Native` when the thread may use FFI). Path
+ * operations are in fs_path.ts; both share the helpers here.
+ */
+import { errnoOf, linuxErrno, WasiError } from "./errno.ts";
+import type { FdEntry, FdTable } from "./fd_table.ts";
+import type { GuestMemory } from "./memory.ts";
+import type { Native, NativeStat } from "./native.ts";
+import { E, FDFLAGS, FST, FT, R, WHENCE } from "./types.ts";
+import type { Vfs } from "./vfs.ts";
+
+/** What every file-system function needs. */
+export interface FsContext {
+  mem: GuestMemory;
+  table: FdTable;
+  vfs: Vfs;
+  native: Native | undefined;
+}
+
+const MS = 1_000_000n;
+
+/** The WASI filetype of a Deno FileInfo. */
+export function filetypeOf(info: Deno.FileInfo): number {
+  if (info.isFile) return FT.REGULAR_FILE;
+  if (info.isDirectory) return FT.DIRECTORY;
+  if (info.isSymlink) return FT.SYMBOLIC_LINK;
+  if (info.isCharDevice) return FT.CHARACTER_DEVICE;
+  if (info.isBlockDevice) return FT.BLOCK_DEVICE;
+  if (info.isSocket) return FT.SOCKET_STREAM;
+  return FT.UNKNOWN;
+}
+
+/** The WASI filetype of st_mode bits. */
+export function filetypeOfMode(mode: number): number {
+  switch (mode & 0o170000) {
+    case 0o100000:
+      return FT.REGULAR_FILE;
+    case 0o040000:
+      return FT.DIRECTORY;
+    case 0o120000:
+      return FT.SYMBOLIC_LINK;
+    case 0o020000:
+      return FT.CHARACTER_DEVICE;
+    case 0o060000:
+      return FT.BLOCK_DEVICE;
+    case 0o140000:
+      return FT.SOCKET_STREAM;
+    default:
+      return FT.UNKNOWN;
+  }
+}
+
+/** A filestat record in guest memory (64 bytes). */
+export interface Filestat {
+  dev: bigint;
+  ino: bigint;
+  filetype: number;
+  nlink: bigint;
+  size: bigint;
+  atim: bigint;
+  mtim: bigint;
+  ctim: bigint;
+}
+
+/** Writes a filestat at ptr. */
+export function writeFilestat(mem: GuestMemory, ptr: number, st: Filestat): void {
+  mem.slice(ptr, 64).fill(0);
+  mem.setU64(ptr, st.dev);
+  mem.setU64(ptr + 8, st.ino);
+  mem.setU8(ptr + 16, st.filetype);
+  mem.setU64(ptr + 24, st.nlink);
+  mem.setU64(ptr + 32, st.size);
+  mem.setU64(ptr + 40, st.atim);
+  mem.setU64(ptr + 48, st.mtim);
+  mem.setU64(ptr + 56, st.ctim);
+}
+
+function fromNative(s: NativeStat): Filestat {
+  return {
+    dev: s.dev,
+    ino: s.ino,
+    filetype: filetypeOfMode(s.mode),
+    nlink: s.nlink,
+    size: s.size,
+    atim: s.atim,
+    mtim: s.mtim,
+    ctim: s.ctim,
+  };
+}
+
+function fromDeno(info: Deno.FileInfo): Filestat {
+  const ns = (d: Date | null) => (d === null ? 0n : BigInt(d.getTime()) * MS);
+  return {
+    dev: BigInt(info.dev),
+    ino: BigInt(info.ino ?? 0),
+    filetype: filetypeOf(info),
+    nlink: BigInt(info.nlink ?? 1),
+    size: BigInt(info.size),
+    atim: ns(info.atime),
+    mtim: ns(info.mtime),
+    ctim: ns(info.ctime),
+  };
+}
+
+/** stat (or lstat) of a host path, with nanosecond times when Native is there. */
+export function statPath(ctx: FsContext, host: string, follow: boolean): Filestat {
+  if (ctx.native) {
+    const s = ctx.native.stat(host, follow);
+    if ("errno" in s) throw new WasiError(linuxErrno(s.errno));
+    return fromNative(s);
+  }
+  try {
+    return fromDeno(follow ? Deno.statSync(host) : Deno.lstatSync(host));
+  } catch (err) {
+    throw new WasiError(errnoOf(err));
+  }
+}
+
+/** Runs a Deno call, turning what it throws into a WasiError. */
+export function host<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new WasiError(errnoOf(err));
+  }
+}
+
+/** Sleeps the thread (Atomics.wait on a private buffer: real sleeping, no busy loop). */
+export function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.max(0, ms));
+}
+
+/** Writes all of `data` to a stdio stream, waiting out a non-blocking pipe that is full. */
+function writeStream(stream: { writeSync(p: Uint8Array): number }, data: Uint8Array): number {
+  let off = 0;
+  while (off < data.length) {
+    try {
+      off += stream.writeSync(data.subarray(off));
+    } catch (err) {
+      if (err instanceof Deno.errors.WouldBlock) {
+        sleepMs(1);
+        continue;
+      }
+      if (off > 0) return off;
+      throw new WasiError(errnoOf(err));
+    }
+  }
+  return off;
+}
+
+/** The fd_* functions. */
+export class FdOps {
+  constructor(readonly ctx: FsContext) {}
+
+  #file(fd: number, rights: bigint): FdEntry & { file: Deno.FsFile } {
+    const e = this.ctx.table.get(fd, rights);
+    if (e.kind === "dir") throw new WasiError(E.ISDIR);
+    if (e.file === undefined) throw new WasiError(e.kind === "socket" ? E.SPIPE : E.SPIPE);
+    return e as FdEntry & { file: Deno.FsFile };
+  }
+
+  fd_advise(fd: number, _offset: bigint, _len: bigint, advice: number): number {
+    const e = this.ctx.table.get(fd, R.FD_ADVISE);
+    if (advice > 5) return E.INVAL;
+    if (e.kind === "dir") return E.BADF;
+    return E.SUCCESS;
+  }
+
+  fd_allocate(fd: number, offset: bigint, len: bigint): number {
+    const e = this.#file(fd, R.FD_ALLOCATE);
+    const want = offset + len;
+    if (want > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    const size = BigInt(host(() => e.file.statSync()).size);
+    if (want > size) host(() => e.file.truncateSync(Number(want)));
+    return E.SUCCESS;
+  }
+
+  fd_close(fd: number): number {
+    const e = this.ctx.table.take(fd);
+    if (e.file) host(() => e.file!.close());
+    if (e.kind === "socket" && e.socket !== undefined && !e.preopen) {
+      this.ctx.native?.close(e.socket);
+    }
+    return E.SUCCESS;
+  }
+
+  fd_datasync(fd: number): number {
+    const e = this.ctx.table.get(fd, R.FD_DATASYNC);
+    if (e.file) host(() => e.file!.syncDataSync());
+    return E.SUCCESS;
+  }
+
+  fd_sync(fd: number): number {
+    const e = this.ctx.table.get(fd, R.FD_SYNC);
+    if (e.file) host(() => e.file!.syncSync());
+    return E.SUCCESS;
+  }
+
+  fd_fdstat_get(fd: number, ptr: number): number {
+    const e = this.ctx.table.get(fd);
+    const { mem } = this.ctx;
+    mem.slice(ptr, 24).fill(0);
+    mem.setU8(ptr, e.filetype);
+    mem.setU16(ptr + 2, e.flags);
+    mem.setU64(ptr + 8, e.rightsBase);
+    mem.setU64(ptr + 16, e.rightsInheriting);
+    return E.SUCCESS;
+  }
+
+  fd_fdstat_set_flags(fd: number, flags: number): number {
+    const e = this.ctx.table.get(fd, R.FD_FDSTAT_SET_FLAGS);
+    if (flags & ~0x1f) return E.INVAL;
+    if ((flags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC)) && !(e.rightsBase & R.FD_DATASYNC)) {
+      return E.NOTCAPABLE;
+    }
+    if ((flags & FDFLAGS.SYNC) && !(e.rightsBase & R.FD_SYNC)) return E.NOTCAPABLE;
+    e.flags = flags;
+    return E.SUCCESS;
+  }
+
+  fd_fdstat_set_rights(fd: number, base: bigint, inheriting: bigint): number {
+    const e = this.ctx.table.get(fd);
+    // Rights can only be dropped, never added.
+    if ((base & ~e.rightsBase) !== 0n || (inheriting & ~e.rightsInheriting) !== 0n) {
+      return E.NOTCAPABLE;
+    }
+    e.rightsBase = base;
+    e.rightsInheriting = inheriting;
+    return E.SUCCESS;
+  }
+
+  /** The filestat of an open descriptor. */
+  statFd(e: FdEntry): Filestat {
+    if (e.host !== undefined) return statPath(this.ctx, e.host, true);
+    const hostFd = e.kind === "stdin"
+      ? 0
+      : e.kind === "stdout"
+      ? 1
+      : e.kind === "stderr"
+      ? 2
+      : e.socket;
+    if (this.ctx.native && hostFd !== undefined) {
+      const s = this.ctx.native.fstat(hostFd);
+      if (!("errno" in s)) return fromNative(s);
+    }
+    return {
+      dev: 0n,
+      ino: 0n,
+      filetype: e.filetype,
+      nlink: 1n,
+      size: 0n,
+      atim: 0n,
+      mtim: 0n,
+      ctim: 0n,
+    };
+  }
+
+  fd_filestat_get(fd: number, ptr: number): number {
+    const e = this.ctx.table.get(fd, R.FD_FILESTAT_GET);
+    writeFilestat(this.ctx.mem, ptr, this.statFd(e));
+    return E.SUCCESS;
+  }
+
+  fd_filestat_set_size(fd: number, size: bigint): number {
+    const e = this.#file(fd, R.FD_FILESTAT_SET_SIZE);
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    host(() => e.file.truncateSync(Number(size)));
+    return E.SUCCESS;
+  }
+
+  fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, fst: number): number {
+    const e = this.ctx.table.get(fd, R.FD_FILESTAT_SET_TIMES);
+    if (e.host === undefined) return E.BADF;
+    return setTimes(this.ctx, e.host, true, atim, mtim, fst);
+  }
+
+  fd_pread(fd: number, iovs: number, count: number, offset: bigint, nreadPtr: number): number {
+    const e = this.#file(fd, R.FD_READ | R.FD_SEEK);
+    const bufs = this.ctx.mem.iovecs(iovs, count);
+    const f = e.file;
+    const saved = host(() => f.seekSync(0, Deno.SeekMode.Current));
+    let total = 0;
+    try {
+      host(() => f.seekSync(Number(offset), Deno.SeekMode.Start));
+      total = readInto(f, bufs);
+    } finally {
+      host(() => f.seekSync(saved, Deno.SeekMode.Start));
+    }
+    this.ctx.mem.setU32(nreadPtr, total);
+    return E.SUCCESS;
+  }
+
+  fd_pwrite(fd: number, iovs: number, count: number, offset: bigint, nwrittenPtr: number): number {
+    const e = this.#file(fd, R.FD_WRITE | R.FD_SEEK);
+    const bufs = this.ctx.mem.iovecs(iovs, count);
+    const f = e.file;
+    const saved = host(() => f.seekSync(0, Deno.SeekMode.Current));
+    let total = 0;
+    try {
+      host(() => f.seekSync(Number(offset), Deno.SeekMode.Start));
+      for (const b of bufs) total += writeFully(f, b);
+    } finally {
+      host(() => f.seekSync(saved, Deno.SeekMode.Start));
+    }
+    this.ctx.mem.setU32(nwrittenPtr, total);
+    return E.SUCCESS;
+  }
+
+  fd_prestat_get(fd: number, ptr: number): number {
+    const e = this.ctx.table.get(fd);
+    if (e.preopen === undefined || e.kind !== "dir") return E.BADF;
+    this.ctx.mem.setU32(ptr, 0);
+    this.ctx.mem.setU32(ptr + 4, new TextEncoder().encode(e.preopen).length);
+    return E.SUCCESS;
+  }
+
+  fd_prestat_dir_name(fd: number, ptr: number, len: number): number {
+    const e = this.ctx.table.get(fd);
+    if (e.preopen === undefined || e.kind !== "dir") return E.BADF;
+    const name = new TextEncoder().encode(e.preopen);
+    if (len < name.length) return E.NAMETOOLONG;
+    this.ctx.mem.write(ptr, name);
+    return E.SUCCESS;
+  }
+
+  fd_read(fd: number, iovs: number, count: number, nreadPtr: number): number {
+    const e = this.ctx.table.get(fd, R.FD_READ);
+    const bufs = this.ctx.mem.iovecs(iovs, count);
+    let total = 0;
+    if (e.kind === "stdin") {
+      total = readInto(Deno.stdin, bufs);
+    } else if (e.kind === "socket") {
+      total = socketRead(this.ctx, e, bufs);
+    } else if (e.file) {
+      total = readInto(e.file, bufs);
+    } else {
+      return E.ISDIR;
+    }
+    this.ctx.mem.setU32(nreadPtr, total);
+    return E.SUCCESS;
+  }
+
+  fd_write(fd: number, iovs: number, count: number, nwrittenPtr: number): number {
+    const e = this.ctx.table.get(fd, R.FD_WRITE);
+    const bufs = this.ctx.mem.iovecs(iovs, count);
+    let total = 0;
+    if (e.kind === "stdout" || e.kind === "stderr") {
+      const stream = e.kind === "stdout" ? Deno.stdout : Deno.stderr;
+      // One write of the gathered buffers keeps lines from different iovecs together.
+      total = writeStream(stream, concat(bufs));
+    } else if (e.kind === "socket") {
+      total = socketWrite(this.ctx, e, concat(bufs));
+    } else if (e.file) {
+      const f = e.file;
+      if (e.flags & FDFLAGS.APPEND) host(() => f.seekSync(0, Deno.SeekMode.End));
+      for (const b of bufs) total += writeFully(f, b);
+      if (e.flags & FDFLAGS.SYNC) host(() => f.syncSync());
+      else if (e.flags & FDFLAGS.DSYNC) host(() => f.syncDataSync());
+    } else {
+      return E.ISDIR;
+    }
+    this.ctx.mem.setU32(nwrittenPtr, total);
+    return E.SUCCESS;
+  }
+
+  fd_renumber(from: number, to: number): number {
+    const { table } = this.ctx;
+    table.get(from);
+    if (!table.has(to)) return E.BADF;
+    if (from === to) return E.SUCCESS;
+    const old = table.take(to);
+    if (old.file) host(() => old.file!.close());
+    table.set(to, table.take(from));
+    return E.SUCCESS;
+  }
+
+  fd_seek(fd: number, offset: bigint, whence: number, newPtr: number): number {
+    const needed = whence === WHENCE.CUR && offset === 0n ? R.FD_TELL : R.FD_SEEK;
+    const e = this.ctx.table.get(fd, needed);
+    if (whence > 2) return E.INVAL;
+    if (e.kind === "dir") return E.BADF;
+    if (e.file === undefined) return E.SPIPE;
+    const f = e.file;
+    const mode = [Deno.SeekMode.Start, Deno.SeekMode.Current, Deno.SeekMode.End][whence]!;
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER) || offset < -BigInt(Number.MAX_SAFE_INTEGER)) {
+      return E.INVAL;
+    }
+    const pos = host(() => f.seekSync(Number(offset), mode));
+    this.ctx.mem.setU64(newPtr, BigInt(pos));
+    return E.SUCCESS;
+  }
+
+  fd_tell(fd: number, ptr: number): number {
+    return this.fd_seek(fd, 0n, WHENCE.CUR, ptr);
+  }
+}
+
+/** Sets atime/mtime of a host path per fstflags. */
+export function setTimes(
+  ctx: FsContext,
+  hostPath: string,
+  follow: boolean,
+  atim: bigint,
+  mtim: bigint,
+  fst: number,
+): number {
+  if ((fst & FST.ATIM && fst & FST.ATIM_NOW) || (fst & FST.MTIM && fst & FST.MTIM_NOW)) {
+    return E.INVAL;
+  }
+  if (fst & ~0xf) return E.INVAL;
+  const a = fst & FST.ATIM ? atim : fst & FST.ATIM_NOW ? "now" as const : undefined;
+  const m = fst & FST.MTIM ? mtim : fst & FST.MTIM_NOW ? "now" as const : undefined;
+  if (ctx.native) {
+    const errno = ctx.native.utimens(hostPath, follow, a, m);
+    return errno === 0 ? E.SUCCESS : linuxErrno(errno);
+  }
+  // Deno's utime follows links and takes seconds (microsecond-ish precision).
+  const cur = statPath(ctx, hostPath, follow);
+  const now = BigInt(Date.now()) * MS;
+  const pick = (
+    t: bigint | "now" | undefined,
+    keep: bigint,
+  ) => (t === undefined ? keep : t === "now" ? now : t);
+  const sec = (ns: bigint) => Number(ns) / 1e9;
+  host(() => Deno.utimeSync(hostPath, sec(pick(a, cur.atim)), sec(pick(m, cur.mtim))));
+  return E.SUCCESS;
+}
+
+function concat(bufs: Uint8Array[]): Uint8Array {
+  if (bufs.length === 1) return bufs[0]!;
+  const total = bufs.reduce((n, b) => n + b.length, 0);
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const b of bufs) {
+    out.set(b, off);
+    off += b.length;
+  }
+  return out;
+}
+
+/** Reads into iovecs until one comes back short (end of data for now). */
+function readInto(src: { readSync(p: Uint8Array): number | null }, bufs: Uint8Array[]): number {
+  let total = 0;
+  for (const b of bufs) {
+    if (b.length === 0) continue;
+    let n: number | null;
+    for (;;) {
+      try {
+        n = src.readSync(b);
+        break;
+      } catch (err) {
+        if (err instanceof Deno.errors.WouldBlock && total === 0) throw new WasiError(E.AGAIN);
+        if (err instanceof Deno.errors.Interrupted) continue;
+        if (total > 0) return total;
+        throw new WasiError(errnoOf(err));
+      }
+    }
+    if (n === null || n === 0) break;
+    total += n;
+    if (n < b.length) break;
+  }
+  return total;
+}
+
+function writeFully(f: Deno.FsFile, b: Uint8Array): number {
+  let off = 0;
+  while (off < b.length) off += host(() => f.writeSync(b.subarray(off)));
+  return off;
+}
+
+function socketRead(ctx: FsContext, e: FdEntry, bufs: Uint8Array[]): number {
+  if (!ctx.native || e.socket === undefined) throw new WasiError(E.NOTSUP);
+  let total = 0;
+  for (const b of bufs) {
+    const r = ctx.native.read(e.socket, b);
+    if (typeof r !== "number") {
+      if (total > 0) return total;
+      throw new WasiError(linuxErrno(r.errno));
+    }
+    total += r;
+    if (r < b.length) break;
+  }
+  return total;
+}
+
+function socketWrite(ctx: FsContext, e: FdEntry, data: Uint8Array): number {
+  if (!ctx.native || e.socket === undefined) throw new WasiError(E.NOTSUP);
+  let off = 0;
+  while (off < data.length) {
+    const r = ctx.native.send(e.socket, data.subarray(off));
+    if (typeof r !== "number") {
+      if (r.errno === 11 && !(e.flags & FDFLAGS.NONBLOCK)) {
+        sleepMs(1);
+        continue;
+      }
+      if (off > 0) return off;
+      throw new WasiError(linuxErrno(r.errno));
+    }
+    off += r;
+  }
+  return off;
+}

@@ -1,0 +1,209 @@
+/**
+ * denki's WASI preview1 host: builds the `wasi_snapshot_preview1` import object from the
+ * per-area modules, sets up stdio and preopens, and runs a module's `_start`.
+ */
+import { ArgsEnv } from "./args_env.ts";
+import { Clocks } from "./clock.ts";
+import { errnoOf } from "./errno.ts";
+import { FdTable } from "./fd_table.ts";
+import { FdOps, type FsContext } from "./fs.ts";
+import { GuestMemory } from "./memory.ts";
+import type { Native } from "./native.ts";
+import { mountRights, PathOps } from "./path.ts";
+import { Poll } from "./poll.ts";
+import { ExitSignal, Proc } from "./proc.ts";
+import { Sockets } from "./sockets.ts";
+import { DIR_RIGHTS, E, FILE_RIGHTS, FT, SOCKET_RIGHTS, STREAM_RIGHTS } from "./types.ts";
+import { type Mount, Vfs } from "./vfs.ts";
+
+export { ExitSignal };
+
+/** What a guest gets: its arguments, environment, file system and sockets. */
+export interface WasiConfig {
+  args: string[];
+  env: string[];
+  /** Host directories by guest path; "/" must be one of them. */
+  mounts: Mount[];
+  /** Guest paths preopened as fds 3, 4, ... (in this order); "." is `cwd`. */
+  preopens: string[];
+  /** The guest's working directory (what a "." preopen names). */
+  cwd?: string;
+  /** Host descriptors of preopened sockets, given the fds after the directories. */
+  sockets?: number[];
+  native?: Native | undefined;
+}
+
+/** Functions whose i64 argument is signed (filedelta); every other bigint is a u64. */
+const SIGNED_I64 = new Set(["fd_seek"]);
+
+/** The host for one guest instance. */
+export class WasiHost {
+  readonly mem = new GuestMemory();
+  readonly table = new FdTable();
+  readonly vfs: Vfs;
+  readonly #fns: Record<string, (...args: never[]) => number>;
+
+  constructor(config: WasiConfig) {
+    this.vfs = new Vfs(config.mounts);
+    const ctx: FsContext = {
+      mem: this.mem,
+      table: this.table,
+      vfs: this.vfs,
+      native: config.native,
+    };
+    this.#setupFds(config);
+    const parts: object[] = [
+      new ArgsEnv(this.mem, config.args, config.env),
+      new Clocks(this.mem, config.native),
+      new FdOps(ctx),
+      new PathOps(ctx),
+      new Poll(ctx),
+      new Proc(),
+      new Sockets(ctx),
+    ];
+    this.#fns = {};
+    for (const part of parts) {
+      const proto = Object.getPrototypeOf(part);
+      for (const name of Object.getOwnPropertyNames(proto)) {
+        if (!/^(args|environ|clock|random|fd|path|poll|proc|sched|sock)_/.test(name)) continue;
+        const fn = (part as Record<string, (...a: unknown[]) => number>)[name]!.bind(part);
+        this.#fns[name] = this.#wrap(name, fn);
+      }
+    }
+  }
+
+  #setupFds(config: WasiConfig): void {
+    const stdio = [
+      ["stdin", 0],
+      ["stdout", 1],
+      ["stderr", 2],
+    ] as const;
+    for (const [kind, fd] of stdio) {
+      this.table.set(fd, {
+        kind,
+        filetype: FT.CHARACTER_DEVICE,
+        rightsBase: STREAM_RIGHTS,
+        rightsInheriting: 0n,
+        flags: 0,
+      });
+    }
+    for (const name of config.preopens) {
+      const guest = name === "." ? (config.cwd ?? "/") : name;
+      const r = this.vfs.resolve("/", guest === "/" ? "." : guest.replace(/^\/+/, ""), true);
+      this.table.add({
+        kind: "dir",
+        filetype: FT.DIRECTORY,
+        rightsBase: mountRights(DIR_RIGHTS, r.mount),
+        rightsInheriting: mountRights(DIR_RIGHTS | FILE_RIGHTS, r.mount),
+        flags: 0,
+        guest: r.guest,
+        host: r.host,
+        mount: r.mount,
+        preopen: name,
+      });
+    }
+    for (const socket of config.sockets ?? []) {
+      this.table.add({
+        kind: "socket",
+        filetype: FT.SOCKET_STREAM,
+        rightsBase: SOCKET_RIGHTS,
+        rightsInheriting: 0n,
+        flags: 0,
+        socket,
+        preopen: `socket:${socket}`,
+      });
+    }
+  }
+
+  /** Converts arguments (u32 and u64 views of Wasm i32/i64) and errors (to errno values). */
+  #wrap(name: string, fn: (...a: unknown[]) => number): (...args: never[]) => number {
+    const signed = SIGNED_I64.has(name);
+    return (...raw: unknown[]) => {
+      const args = raw.map((a) =>
+        typeof a === "number"
+          ? a >>> 0
+          : typeof a === "bigint"
+          ? (signed ? BigInt.asIntN(64, a) : BigInt.asUintN(64, a))
+          : a
+      );
+      try {
+        return fn(...args);
+      } catch (err) {
+        if (err instanceof ExitSignal) throw err;
+        if (err instanceof RangeError) return E.FAULT;
+        return errnoOf(err);
+      }
+    };
+  }
+
+  /** The import object for instantiation. */
+  imports(): WebAssembly.Imports {
+    return { wasi_snapshot_preview1: this.#fns as unknown as WebAssembly.ModuleImports };
+  }
+
+  /** Runs `_start`; returns the exit status (0 when it returns, proc_exit's value otherwise). */
+  start(instance: WebAssembly.Instance): number {
+    const memory = instance.exports.memory;
+    if (!(memory instanceof WebAssembly.Memory)) throw new Error("the module exports no memory");
+    this.mem.bind(memory);
+    const start = instance.exports._start;
+    if (typeof start !== "function") throw new Error("the module exports no _start function");
+    try {
+      (start as () => void)();
+      return 0;
+    } catch (err) {
+      if (err instanceof ExitSignal) return err.code;
+      throw err;
+    }
+  }
+}
+
+/** Names of every function the host provides (for checking a module's imports). */
+export const WASI_FUNCTIONS = [
+  "args_get",
+  "args_sizes_get",
+  "environ_get",
+  "environ_sizes_get",
+  "clock_res_get",
+  "clock_time_get",
+  "fd_advise",
+  "fd_allocate",
+  "fd_close",
+  "fd_datasync",
+  "fd_fdstat_get",
+  "fd_fdstat_set_flags",
+  "fd_fdstat_set_rights",
+  "fd_filestat_get",
+  "fd_filestat_set_size",
+  "fd_filestat_set_times",
+  "fd_pread",
+  "fd_prestat_get",
+  "fd_prestat_dir_name",
+  "fd_pwrite",
+  "fd_read",
+  "fd_readdir",
+  "fd_renumber",
+  "fd_seek",
+  "fd_sync",
+  "fd_tell",
+  "fd_write",
+  "path_create_directory",
+  "path_filestat_get",
+  "path_filestat_set_times",
+  "path_link",
+  "path_open",
+  "path_readlink",
+  "path_remove_directory",
+  "path_rename",
+  "path_symlink",
+  "path_unlink_file",
+  "poll_oneoff",
+  "proc_exit",
+  "proc_raise",
+  "sched_yield",
+  "random_get",
+  "sock_accept",
+  "sock_recv",
+  "sock_send",
+  "sock_shutdown",
+] as const;
