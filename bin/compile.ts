@@ -4,6 +4,7 @@
  * is downloaded from dl.deno.land (not reachable from every machine) unless DENORT_BIN names a
  * local copy. When neither works, this says so plainly instead of showing a network trace.
  */
+import { bundle } from "./bundle.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const version = Deno.version.deno;
@@ -53,9 +54,19 @@ async function main(): Promise<void> {
   const out = outputPath(Deno.args);
   const denort = Deno.env.get("DENORT_BIN");
   if (denort) checkDenortBin(denort);
+  await bundle();
   const flags = Deno.readTextFileSync(`${root}bin/deno-flags`).trim().split(/\s+/);
   const result = await new Deno.Command(Deno.execPath(), {
-    args: ["compile", ...flags, "--output", out, `${root}main.ts`],
+    // The Wasm executor starts its guest Worker from the bundled worker script.
+    args: [
+      "compile",
+      ...flags,
+      "--include",
+      `${root}bin/.bundle/wasm-worker.js`,
+      "--output",
+      out,
+      `${root}main.ts`,
+    ],
     stdout: "inherit",
     stderr: "piped",
   }).output();

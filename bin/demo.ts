@@ -79,10 +79,18 @@ function busyboxDemo(dir: string): void {
   show(["--root", state, "list"]);
 }
 
+/** Runs the hello-wasm sample (in the Wasm sandbox: no root needed) with a secret set. */
+function wasmDemo(dir: string): void {
+  console.log("\nThe hello-wasm sample, with DEMO_SECRET set in denki's own environment:");
+  env.DEMO_SECRET = "do-not-leak";
+  show(["--root", `${dir}/state`, "run", "--bundle", `${repo}bundles/hello-wasm`, "hello"]);
+}
+
 await bundle();
 const dir = Deno.makeTempDirSync({ prefix: "denki-demo-" });
 try {
   show(["--version"]);
+  wasmDemo(dir);
   busyboxDemo(dir);
   show(["spec", "--bundle", dir]);
   const spec = parseSpec(Deno.readTextFileSync(`${dir}/config.json`));

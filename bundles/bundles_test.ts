@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseSpec } from "../lib/spec/parse.ts";
+import { program, testWith } from "../tests/support/requires.ts";
 
 Deno.test("bundles: every sample config.json is valid", () => {
   const here = new URL(".", import.meta.url).pathname;
@@ -13,3 +14,20 @@ Deno.test("bundles: every sample config.json is valid", () => {
   }
   assert.ok(seen >= 1);
 });
+
+testWith(
+  "bundles: hello-wasm's committed module is what its WAT source builds",
+  [program("wat2wasm")],
+  () => {
+    const here = new URL("./hello-wasm/", import.meta.url).pathname;
+    const out = Deno.makeTempFileSync({ suffix: ".wasm" });
+    try {
+      const r = new Deno.Command("wat2wasm", { args: [`${here}hello.wat`, "-o", out] })
+        .outputSync();
+      assert.ok(r.success, new TextDecoder().decode(r.stderr));
+      assert.deepEqual(Deno.readFileSync(`${here}rootfs/hello.wasm`), Deno.readFileSync(out));
+    } finally {
+      Deno.removeSync(out);
+    }
+  },
+);

@@ -33,7 +33,10 @@ export function features(): Record<string, unknown> {
     annotations: {
       "dev.denki.version": DENKI_VERSION,
       "dev.denki.deno.version": Deno.version.deno,
+      "dev.denki.executors": "linux,wasm",
     },
-    potentiallyUnsafeConfigAnnotations: [],
+    // These choose the executor: the workload then runs as Wasm, not as the ELF a caller
+    // might expect from the same rootfs.
+    potentiallyUnsafeConfigAnnotations: ["run.oci.handler", "module.wasm.image/variant"],
   };
 }

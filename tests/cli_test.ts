@@ -243,6 +243,11 @@ Deno.test("cli: features lists the supported version range and nothing unimpleme
   assert.equal(f.linux.cgroup.v1, false, "cgroups are not implemented yet");
   assert.equal(f.linux.seccomp.enabled, false);
   assert.equal(typeof f.annotations["dev.denki.version"], "string");
+  assert.equal(f.annotations["dev.denki.executors"], "linux,wasm");
+  assert.deepEqual(f.potentiallyUnsafeConfigAnnotations, [
+    "run.oci.handler",
+    "module.wasm.image/variant",
+  ]);
 });
 
 /** The shape of a JSON value: objects by their keys, arrays by their first element. */

@@ -27,8 +27,8 @@ export function guestMounts(spec: Spec, ctx: ExecContext): Mount[] {
     const ro = opts.includes("ro");
     const bind = opts.includes("bind") || opts.includes("rbind") || m.type === "bind";
     if (!ctx.sandbox) {
-      // Mounted for real: only their read-only state matters to rights.
-      if (ro) mounts.push({ guest: dest, host: dest, readonly: true });
+      // Mounted for real: listed so the host knows which parts of the tree are read-only.
+      mounts.push({ guest: dest, host: dest, readonly: ro });
     } else if (bind && m.source) {
       // No mounts without privileges: a bind is mapped by the WASI host instead.
       mounts.push({ guest: dest, host: resolve(ctx.bundle, m.source), readonly: ro });
@@ -71,15 +71,15 @@ export const wasmExecutor: Executor = {
       throw new Error("internal error: the Wasm executor ran before prepare and validate");
     }
     const mounts = guestMounts(spec, ctx);
-    const cwd = spec.process?.cwd ?? "/";
     const job = {
       module: compiled,
       args: [...(spec.process?.args ?? [])],
       env,
       mounts,
-      // "." is where relative paths start (wasi-libc uses a preopen of that name).
-      preopens: cwd === "/" ? ["/"] : ["/", "."],
-      cwd,
+      // One preopen, the root. Preview1 has no working directory: wasi-libc resolves
+      // relative paths from "/" (a "." preopen would also capture absolute paths).
+      preopens: ["/"],
+      cwd: "/",
       sockets: ctx.sandbox ? [] : preservedSockets(ctx.preserveFds),
     };
     const permissions: Deno.PermissionOptionsObject = ctx.sandbox

@@ -63,13 +63,21 @@ export class Lab {
   readonly root = `${this.dir}/state`;
   #bundles = 0;
 
-  /** A new bundle from the base config changed by `patch`. */
-  bundle(patch: (config: Json) => void = () => {}): Bundle {
+  /**
+   * A new bundle from the base config changed by `patch`; its rootfs is a copy of busybox's,
+   * or what `fill` puts in an empty directory.
+   */
+  bundle(patch: (config: Json) => void = () => {}, fill?: (rootfs: string) => void): Bundle {
     const dir = `${this.dir}/bundle${this.#bundles++}`;
     Deno.mkdirSync(dir);
-    const cp = new Deno.Command("cp", { args: ["-a", busyboxRootfs(), `${dir}/rootfs`] })
-      .outputSync();
-    if (!cp.success) throw new Error("cannot copy the rootfs");
+    if (fill) {
+      Deno.mkdirSync(`${dir}/rootfs`);
+      fill(`${dir}/rootfs`);
+    } else {
+      const cp = new Deno.Command("cp", { args: ["-a", busyboxRootfs(), `${dir}/rootfs`] })
+        .outputSync();
+      if (!cp.success) throw new Error("cannot copy the rootfs");
+    }
     const config = baseConfig();
     patch(config);
     Deno.writeTextFileSync(`${dir}/config.json`, JSON.stringify(config, null, 2));

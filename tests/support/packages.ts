@@ -22,9 +22,22 @@ function sh(cmd: string, args: string[]): boolean {
   return out.success;
 }
 
-/** Installs the packages of missing programs with apt-get when root; reports what stays missing. */
-export function ensurePrograms(wanted: readonly { program: string; pkg: string }[]): void {
-  const missing = wanted.filter((p) => !hasProgram(p.program)).map((p) => p.pkg);
+/** A package and how to tell it is installed: a program on PATH or a file it ships. */
+export type Wanted = { program: string; pkg: string } | { file: string; pkg: string };
+
+function present(w: Wanted): boolean {
+  if ("program" in w) return hasProgram(w.program);
+  try {
+    Deno.statSync(w.file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Installs the missing packages with apt-get when root; reports what stays missing. */
+export function ensurePrograms(wanted: readonly Wanted[]): void {
+  const missing = wanted.filter((w) => !present(w)).map((w) => w.pkg);
   if (missing.length === 0) return;
   if (Deno.uid() !== 0 || !hasProgram("apt-get")) {
     console.error(`packages: not installing ${missing.join(", ")} (needs root and apt-get)`);

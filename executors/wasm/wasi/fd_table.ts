@@ -70,6 +70,17 @@ export class FdTable {
     return e;
   }
 
+  /** Points the directory descriptors at or under a renamed directory to its new place. */
+  moved(fromGuest: string, fromHost: string, toGuest: string, toHost: string): void {
+    for (const e of this.#fds.values()) {
+      if (e.kind !== "dir" || e.guest === undefined || e.host === undefined) continue;
+      if (e.guest === fromGuest || e.guest.startsWith(`${fromGuest}/`)) {
+        e.guest = toGuest + e.guest.slice(fromGuest.length);
+        e.host = toHost + e.host.slice(fromHost.length);
+      }
+    }
+  }
+
   /** Every open descriptor number, in order. */
   numbers(): number[] {
     return [...this.#fds.keys()].sort((a, b) => a - b);

@@ -93,8 +93,8 @@ export class WasiHost {
       this.table.add({
         kind: "dir",
         filetype: FT.DIRECTORY,
-        rightsBase: mountRights(DIR_RIGHTS, r.mount),
-        rightsInheriting: mountRights(DIR_RIGHTS | FILE_RIGHTS, r.mount),
+        rightsBase: mountRights(DIR_RIGHTS, this.vfs, r),
+        rightsInheriting: mountRights(DIR_RIGHTS | FILE_RIGHTS, this.vfs, r),
         flags: 0,
         guest: r.guest,
         host: r.host,

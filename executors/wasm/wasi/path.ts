@@ -19,14 +19,21 @@ import {
   STREAM_RIGHTS,
   WRITE_RIGHTS,
 } from "./types.ts";
-import type { Mount, Resolved } from "./vfs.ts";
+import type { Mount, Resolved, Vfs } from "./vfs.ts";
+
+/** Every oflag preview1 defines; any other bit is EINVAL. */
+const OFLAGS_KNOWN = OFLAGS.CREAT | OFLAGS.DIRECTORY | OFLAGS.EXCL | OFLAGS.TRUNC;
 
 /** Rights that need the file opened for writing. */
 const WRITING = R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE;
 
-/** The rights a descriptor on `mount` may have: no writing on a read-only mount. */
-export function mountRights(rights: bigint, mount: Mount): bigint {
-  return mount.readonly ? rights & ~WRITE_RIGHTS : rights;
+/**
+ * The rights a descriptor for `r` may have: none that write when nothing under it is
+ * writable. (A read-only mount with writable mounts below keeps them; writes to the read-only
+ * part then fail with EROFS, as they would on Linux.)
+ */
+export function mountRights(rights: bigint, vfs: Vfs, r: { guest: string; mount: Mount }): bigint {
+  return vfs.readonlyTree(r.guest, r.mount) ? rights & ~WRITE_RIGHTS : rights;
 }
 
 function same(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
@@ -39,10 +46,12 @@ export class PathOps {
 
   /** A directory descriptor with the given rights. */
   #dir(fd: number, rights: bigint): FdEntry & { guest: string; host: string } {
-    const e = this.ctx.table.get(fd, rights);
+    // A descriptor that is not a directory is ENOTDIR (as openat says), whatever its rights.
+    const e = this.ctx.table.get(fd);
     if (e.kind !== "dir" || e.guest === undefined || e.host === undefined) {
       throw new WasiError(E.NOTDIR);
     }
+    this.ctx.table.get(fd, rights);
     return e as FdEntry & { guest: string; host: string };
   }
 
@@ -70,6 +79,7 @@ export class PathOps {
     const excl = (oflags & OFLAGS.EXCL) !== 0;
     const trunc = (oflags & OFLAGS.TRUNC) !== 0;
     const wantDir = (oflags & OFLAGS.DIRECTORY) !== 0;
+    if ((oflags & ~OFLAGS_KNOWN) !== 0 || (creat && wantDir)) return E.INVAL;
     if (creat && !(dir.rightsBase & R.PATH_CREATE_FILE)) return E.NOTCAPABLE;
     if (trunc && !(dir.rightsBase & R.PATH_FILESTAT_SET_SIZE)) return E.NOTCAPABLE;
     if ((fdflags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC)) && !(base & R.FD_DATASYNC)) return E.NOTCAPABLE;
@@ -90,8 +100,8 @@ export class PathOps {
       const fd = this.ctx.table.add({
         kind: "dir",
         filetype: FT.DIRECTORY,
-        rightsBase: mountRights(base & DIR_RIGHTS, r.mount),
-        rightsInheriting: mountRights(inheriting, r.mount),
+        rightsBase: mountRights(base & DIR_RIGHTS, this.ctx.vfs, r),
+        rightsInheriting: mountRights(inheriting, this.ctx.vfs, r),
         flags: fdflags,
         guest: r.guest,
         host: r.host,
@@ -141,8 +151,8 @@ export class PathOps {
     const fd = this.ctx.table.add({
       kind: "file",
       filetype,
-      rightsBase: mountRights(base & typeRights, r.mount),
-      rightsInheriting: mountRights(inheriting, r.mount),
+      rightsBase: mountRights(base & typeRights, this.ctx.vfs, r),
+      rightsInheriting: mountRights(inheriting, this.ctx.vfs, r),
       flags: fdflags,
       file,
       guest: r.guest,
@@ -279,6 +289,8 @@ export class PathOps {
       if (!fromDir && to.stat.isDirectory) return E.ISDIR;
     }
     host(() => Deno.renameSync(from.host, to.host));
+    // Directory descriptors are kept by path: move them along, as a dirfd would follow.
+    if (fromDir) this.ctx.table.moved(from.guest, from.host, to.guest, to.host);
     return E.SUCCESS;
   }
 

@@ -69,6 +69,16 @@ export class Vfs {
   }
 
   /**
+   * True when nothing at or under guest path `guest` is writable: its mount is read-only and
+   * no writable mount sits below it. Such a directory is handed out without write rights.
+   */
+  readonlyTree(guest: string, mount: Mount): boolean {
+    if (!mount.readonly) return false;
+    const prefix = guest === "/" ? "/" : `${guest}/`;
+    return !this.mounts.some((m) => !m.readonly && m.guest.startsWith(prefix));
+  }
+
+  /**
    * Resolves `path` relative to the directory at guest path `base`. `follow`: follow a symlink
    * in the last component. `allowMissing`: a missing last component is returned (for create).
    * A trailing slash requires a directory (and follows a final symlink).

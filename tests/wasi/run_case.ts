@@ -1,0 +1,35 @@
+/**
+ * Runs one WASI test module with denki's host, in this process (with raw system calls, like a
+ * rootful container) or in a sandboxed Worker (like a rootless one), and exits with its status.
+ * Usage: run_case.ts MODE MODULE CONFIG_JSON   (MODE: native | sandbox)
+ */
+import { runGuest } from "../../executors/wasm/worker.ts";
+import { runInWorker, TRAP_STATUS } from "../../executors/wasm/runner.ts";
+import { workerSource } from "../../executors/wasm/worker_source.ts";
+import type { Mount } from "../../executors/wasm/wasi/vfs.ts";
+
+const [mode, module, configPath] = Deno.args;
+const config = JSON.parse(Deno.readTextFileSync(configPath!)) as {
+  args: string[];
+  env: string[];
+  mounts: Mount[];
+  preopens: string[];
+};
+const bytes = Deno.readFileSync(module!);
+const job = { module: new WebAssembly.Module(bytes), ...config, sockets: [] };
+if (mode === "sandbox") {
+  await runInWorker(workerSource(), job, {
+    read: config.mounts.map((m) => m.host),
+    write: config.mounts.filter((m) => !m.readonly).map((m) => m.host),
+    env: false,
+    net: false,
+    run: false,
+    ffi: false,
+    sys: false,
+    import: false,
+  });
+}
+const r = runGuest(job);
+if (r.type === "exit") Deno.exit(r.code & 0xff);
+Deno.stderr.writeSync(new TextEncoder().encode(`denki: wasm ${r.type}: ${r.message}\n`));
+Deno.exit(r.type === "trap" ? TRAP_STATUS : 1);

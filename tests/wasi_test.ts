@@ -1,0 +1,170 @@
+/**
+ * The WASI conformance programs in tests/wasi/src, each run against denki's WASI host the way a
+ * rootful container runs it (raw system calls in the process) and the way a rootless one does
+ * (a Worker with Deno permissions only on the preopened directories). See tests/wasi/README.md.
+ */
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { build, missingTools, SRC } from "./wasi/build.ts";
+
+/** A directory's content as in a case file: "dir/" → null, file → text, symlink → {symlink}. */
+export type Tree = Record<string, string | null | { symlink: string }>;
+
+interface Case {
+  args: string[];
+  env: string[];
+  stdin?: string;
+  tree?: Tree;
+  readonly?: boolean;
+  mounts?: { guest: string; tree?: Tree; readonly?: boolean }[];
+  /** Modes the case does not run in, with why (e.g. the sandbox has no FFI for sockets). */
+  skip?: Record<string, string>;
+  expect: {
+    stdout?: string;
+    stdoutSha256?: string;
+    stdoutLength?: number;
+    stderr?: string;
+    exit: number | "trap";
+    tree?: Tree;
+  };
+  /** Mode-specific expectations that replace the general ones. */
+  expectIn?: Record<string, Partial<Case["expect"]>>;
+}
+
+const MODES = ["native", "sandbox"] as const;
+const RUN_CASE = new URL("./wasi/run_case.ts", import.meta.url).pathname;
+const TRAP_STATUS = 134;
+
+/** Makes `tree` under `dir`. */
+export function writeTree(dir: string, tree: Tree): void {
+  for (const [key, value] of Object.entries(tree)) {
+    const path = `${dir}/${key}`;
+    const parent = path.replace(/\/[^/]*\/?$/, "");
+    Deno.mkdirSync(parent, { recursive: true });
+    if (key.endsWith("/")) Deno.mkdirSync(path, { recursive: true });
+    else if (typeof value === "string") Deno.writeTextFileSync(path, value);
+    else if (value && typeof value === "object") Deno.symlinkSync(value.symlink, path);
+  }
+}
+
+/** Reads `dir` back in the Tree format (every directory listed, sorted). */
+export function readTree(dir: string, prefix = ""): Tree {
+  const out: Tree = {};
+  for (const e of Deno.readDirSync(`${dir}/${prefix}`)) {
+    const rel = `${prefix}${e.name}`;
+    const path = `${dir}/${rel}`;
+    if (e.isSymlink) out[rel] = { symlink: Deno.readLinkSync(path) };
+    else if (e.isDirectory) {
+      out[`${rel}/`] = null;
+      Object.assign(out, readTree(dir, `${rel}/`));
+    } else out[rel] = Deno.readTextFileSync(path);
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
+}
+
+/** Fills in the directories a tree implies ("a/b/c" implies "a/" and "a/b/"), sorted. */
+export function normalizeTree(tree: Tree): Tree {
+  const out: Tree = { ...tree };
+  for (const key of Object.keys(tree)) {
+    const parts = key.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const dir = `${parts.slice(0, i).join("/")}/`;
+      if (!(dir in out)) out[dir] = null;
+    }
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
+}
+
+async function sha256(text: Uint8Array): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", text as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function runCase(mode: string, module: string, c: Case): Promise<void> {
+  const tmp = Deno.makeTempDirSync({ prefix: "denki-wasi-" });
+  try {
+    const root = `${tmp}/root`;
+    Deno.mkdirSync(root);
+    writeTree(root, c.tree ?? {});
+    const mounts = [{ guest: "/", host: root, readonly: c.readonly ?? false }];
+    (c.mounts ?? []).forEach((m, i) => {
+      const host = `${tmp}/mount${i}`;
+      Deno.mkdirSync(host);
+      writeTree(host, m.tree ?? {});
+      mounts.push({ guest: m.guest, host, readonly: m.readonly ?? false });
+    });
+    const config = `${tmp}/config.json`;
+    Deno.writeTextFileSync(
+      config,
+      JSON.stringify({
+        args: c.args,
+        env: c.env,
+        mounts,
+        preopens: mounts.map((m) => m.guest),
+        cwd: "/",
+      }),
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--quiet",
+        "--no-lock",
+        "--unstable-worker-options",
+        RUN_CASE,
+        mode,
+        module,
+        config,
+      ],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      clearEnv: true,
+    }).spawn();
+    // A program that hangs is a failure, not a stuck test run.
+    const guard = setTimeout(() => child.kill("SIGKILL"), 120_000);
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(c.stdin ?? "")).catch(() => {});
+    await writer.close().catch(() => {});
+    const out = await child.output();
+    clearTimeout(guard);
+    const expect = { ...c.expect, ...c.expectIn?.[mode] };
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    const exit = expect.exit === "trap" ? TRAP_STATUS : expect.exit;
+    const context = `stderr: ${stderr}`;
+    if (expect.stdout !== undefined) assertEquals(stdout, expect.stdout, context);
+    if (expect.stdoutLength !== undefined) {
+      assertEquals(out.stdout.length, expect.stdoutLength, context);
+    }
+    if (expect.stdoutSha256 !== undefined) {
+      assertEquals(await sha256(out.stdout), expect.stdoutSha256, context);
+    }
+    if (expect.stderr !== undefined) assertEquals(stderr, expect.stderr);
+    assertEquals(out.code, exit, `exit status; ${context}`);
+    if (expect.tree !== undefined) assertEquals(readTree(root), normalizeTree(expect.tree));
+  } finally {
+    Deno.removeSync(tmp, { recursive: true });
+  }
+}
+
+const why = missingTools();
+const cases = [...Deno.readDirSync(SRC)]
+  .filter((e) => e.name.endsWith(".json"))
+  .map((e) => e.name.slice(0, -5))
+  .sort();
+
+for (const name of cases) {
+  const c = JSON.parse(Deno.readTextFileSync(`${SRC}/${name}.json`)) as Case;
+  for (const mode of MODES) {
+    const reason = why ?? c.skip?.[mode];
+    Deno.test({
+      name: `wasi ${name} (${mode})${reason ? ` [skipped: ${reason}]` : ""}`,
+      ignore: reason !== undefined,
+      async fn() {
+        const module = build(name).get(name);
+        if (!module) throw new Error(`no source for ${name}`);
+        await runCase(mode, module, c);
+      },
+    });
+  }
+}
