@@ -11,6 +11,7 @@ import type { Spec } from "../../lib/spec/config.ts";
 import * as sc from "../../lib/sys/syscalls.ts";
 import { type ExecContext, type Executor, specEnv } from "../executor.ts";
 import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
+import { brokerChannel } from "./broker.ts";
 import { runInWorker } from "./runner.ts";
 import type { Mount } from "./wasi/vfs.ts";
 import { workerSource } from "./worker_source.ts";
@@ -81,6 +82,8 @@ export const wasmExecutor: Executor = {
       preopens: ["/"],
       cwd: "/",
       sockets: ctx.sandbox ? [] : preservedSockets(ctx.preserveFds),
+      // Without full permissions, Deno cannot make symlinks: this thread does it for the guest.
+      ...(ctx.sandbox ? { broker: brokerChannel() } : {}),
     };
     const permissions: Deno.PermissionOptionsObject = ctx.sandbox
       ? {

@@ -4,6 +4,7 @@
  * arrives (the guest is stopped; the init stays responsive because the guest is not on its
  * thread).
  */
+import { type BrokerRequest, serveBroker } from "./broker.ts";
 import type { GuestJob, GuestResult } from "./worker.ts";
 
 /** Exit status after a trap (as an abort: 128 + SIGABRT). */
@@ -34,7 +35,14 @@ export async function runInWorker(
     });
   }
   const result = await new Promise<GuestResult>((resolve) => {
-    worker.onmessage = (e: MessageEvent<GuestResult>) => resolve(e.data);
+    const writable = job.mounts.filter((m) => !m.readonly);
+    worker.onmessage = (e: MessageEvent<GuestResult | BrokerRequest>) => {
+      if (e.data.type === "broker") {
+        if (job.broker) serveBroker(job.broker, writable, e.data);
+      } else {
+        resolve(e.data);
+      }
+    };
     worker.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       resolve({ type: "error", message: e.message });

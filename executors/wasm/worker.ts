@@ -3,6 +3,7 @@
  * `_start` with denki's WASI host and reports how it ended. Its Deno permissions are set by
  * the runner (in the rootless sandbox: exactly the preopened directories, nothing else).
  */
+import { brokeredSymlink, type BrokerRequest } from "./broker.ts";
 import { ExitSignal, WasiHost } from "./wasi/host.ts";
 import { tryNative } from "./wasi/native.ts";
 import type { Mount } from "./wasi/vfs.ts";
@@ -16,6 +17,8 @@ export interface GuestJob {
   preopens: string[];
   cwd?: string;
   sockets: number[];
+  /** The sandbox's broker channel (see broker.ts); absent when the guest may do everything. */
+  broker?: SharedArrayBuffer;
 }
 
 /** What the worker answers. */
@@ -24,11 +27,12 @@ export type GuestResult = { type: "exit"; code: number } | { type: "trap"; messa
   message: string;
 };
 
-/** Runs a guest to completion. */
-export function runGuest(job: GuestJob): GuestResult {
+/** Runs a guest to completion; `post` reaches the parent (for the broker). */
+export function runGuest(job: GuestJob, post?: (req: BrokerRequest) => void): GuestResult {
   try {
     const native = tryNative();
-    const host = new WasiHost({ ...job, native });
+    const symlink = job.broker && post ? brokeredSymlink(job.broker, post) : undefined;
+    const host = new WasiHost({ ...job, native, symlink });
     const module = job.module instanceof WebAssembly.Module
       ? job.module
       : new WebAssembly.Module(job.module);
@@ -45,8 +49,8 @@ export function runGuest(job: GuestJob): GuestResult {
 const scope = globalThis as unknown as {
   WorkerGlobalScope?: unknown;
   onmessage: (e: MessageEvent<GuestJob>) => void;
-  postMessage(result: GuestResult): void;
+  postMessage(message: GuestResult | BrokerRequest): void;
 };
 if (scope.WorkerGlobalScope !== undefined) {
-  scope.onmessage = (e) => scope.postMessage(runGuest(e.data));
+  scope.onmessage = (e) => scope.postMessage(runGuest(e.data, (req) => scope.postMessage(req)));
 }

@@ -1,12 +1,15 @@
 /**
- * `deno task bench`: one markdown report from interleaved runs: command start-up, and the
- * container lifecycle against runc (and crun where it runs). BENCH_ROUNDS sets the rounds.
+ * `deno task bench`: one markdown report from interleaved runs: command start-up, the
+ * container lifecycle against runc (and crun where it runs), and the Wasm executor against
+ * node:wasi. BENCH_ROUNDS sets the rounds of quick cases, BENCH_HEAVY_ROUNDS those of the
+ * long Wasm workloads; BENCH_ONLY=startup,lifecycle,wasm picks sections.
  */
 import { bundle } from "../../bin/bundle.ts";
 import { ensurePrograms, hasProgram } from "../support/packages.ts";
 import type { BenchContext } from "./context.ts";
 import { lifecycleSection } from "./lifecycle.ts";
 import { startupSection } from "./startup.ts";
+import { wasmSection } from "./wasm.ts";
 
 const repo = new URL("../..", import.meta.url).pathname;
 
@@ -36,7 +39,13 @@ async function main(): Promise<void> {
     { program: "runc", pkg: "runc" },
     { program: "crun", pkg: "crun" },
     { program: "busybox", pkg: "busybox-static" },
+    { program: "clang-14", pkg: "clang-14" },
+    { program: "wasm-ld-14", pkg: "lld-14" },
+    { file: "/usr/lib/wasm32-wasi/libc.a", pkg: "wasi-libc" },
+    { file: "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi", pkg: "libclang-rt-14-dev-wasm32" },
+    { program: "node", pkg: "nodejs" },
   ]);
+  const only = (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,wasm").split(",");
   await bundle();
   const dir = Deno.makeTempDirSync({ prefix: "denki-bench-" });
   try {
@@ -56,9 +65,14 @@ async function main(): Promise<void> {
       `deno ${Deno.version.deno}, ${Deno.build.arch}, ${navigator.hardwareConcurrency} cpus, ` +
         `${new Date().toISOString()}\n`,
     );
-    console.log(await startupSection(ctx));
-    console.log();
-    console.log(await lifecycleSection(ctx));
+    const sections = [
+      ["startup", startupSection],
+      ["lifecycle", lifecycleSection],
+      ["wasm", wasmSection],
+    ] as const;
+    for (const [name, section] of sections) {
+      if (only.includes(name)) console.log(`${await section(ctx)}\n`);
+    }
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }

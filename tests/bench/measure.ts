@@ -12,6 +12,8 @@ export interface Case {
   /** Expected exit status of `cmd` (default 0); a different one aborts the benchmark. */
   code?: number;
   env?: Record<string, string>;
+  /** Where `cmd`'s stdout goes: /dev/null (default) or a pipe this process drains. */
+  stdout?: "null" | "pipe";
 }
 
 /** Timing result of one case, in milliseconds. */
@@ -38,21 +40,25 @@ async function once(c: Case): Promise<number> {
   }
   const [program, ...args] = c.cmd!;
   const t0 = performance.now();
-  const out = await new Deno.Command(program!, {
+  const child = new Deno.Command(program!, {
     args,
     stdin: "null",
-    stdout: "null",
+    stdout: c.stdout === "pipe" ? "piped" : "null",
     stderr: "piped",
     ...(c.env ? { env: c.env } : {}),
-  }).output();
+  }).spawn();
+  const drained = c.stdout === "pipe"
+    ? (async () => {
+      for await (const _ of child.stdout) { /* read and dropped */ }
+    })()
+    : Promise.resolve();
+  const stderr = new Response(child.stderr).text();
+  const [status] = await Promise.all([child.status, drained]);
   const ms = performance.now() - t0;
-  if (out.code !== (c.code ?? 0)) {
-    throw new Error(
-      `${c.name}: exit ${out.code}, expected ${c.code ?? 0}: ${
-        new TextDecoder().decode(out.stderr)
-      }`,
-    );
+  if (status.code !== (c.code ?? 0)) {
+    throw new Error(`${c.name}: exit ${status.code}, expected ${c.code ?? 0}: ${await stderr}`);
   }
+  await stderr;
   return ms;
 }
 

@@ -33,6 +33,15 @@ export function missingTools(): string | undefined {
   return undefined;
 }
 
+/** The newest mtime of the shared headers in SRC (every C program may include them). */
+function headers(): number {
+  let newest = 0;
+  for (const e of Deno.readDirSync(SRC)) {
+    if (e.name.endsWith(".h")) newest = Math.max(newest, mtime(`${SRC}/${e.name}`));
+  }
+  return newest;
+}
+
 /** Compiles one C or WAT source into BUILD (when stale); returns the module's path. */
 export function compile(src: string): string {
   const m = /([^/]*)\.(c|wat)$/.exec(src);
@@ -40,7 +49,7 @@ export function compile(src: string): string {
   Deno.mkdirSync(BUILD, { recursive: true });
   const wasm = `${BUILD}/${m[1]}.wasm`;
   const c = m[2] === "c";
-  if (mtime(wasm) > Math.max(mtime(src), c ? mtime(`${SRC}/wasi_test.h`) : 0)) return wasm;
+  if (mtime(wasm) > Math.max(mtime(src), c ? headers() : 0)) return wasm;
   const cmd = c
     ? [clang()!, "--target=wasm32-wasi", "-O2", "-I", SRC, "-o", wasm, src]
     : ["wat2wasm", "-o", wasm, src];

@@ -165,7 +165,7 @@ function runChild(config, stdin) {
     ], { stdio: ["pipe", "pipe", "pipe", "ipc"] });
     const out = [], err = [];
     let msg = null;
-    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => p.kill("SIGKILL"), 20_000);
     p.stdout.on("data", (d) => out.push(d));
     p.stderr.on("data", (d) => err.push(d));
     p.on("message", (m) => {

@@ -5,6 +5,7 @@
  */
 import { runGuest } from "../../executors/wasm/worker.ts";
 import { runInWorker, TRAP_STATUS } from "../../executors/wasm/runner.ts";
+import { brokerChannel } from "../../executors/wasm/broker.ts";
 import { workerSource } from "../../executors/wasm/worker_source.ts";
 import type { Mount } from "../../executors/wasm/wasi/vfs.ts";
 
@@ -18,7 +19,7 @@ const config = JSON.parse(Deno.readTextFileSync(configPath!)) as {
 const bytes = Deno.readFileSync(module!);
 const job = { module: new WebAssembly.Module(bytes), ...config, sockets: [] };
 if (mode === "sandbox") {
-  await runInWorker(workerSource(), job, {
+  await runInWorker(workerSource(), { ...job, broker: brokerChannel() }, {
     read: config.mounts.map((m) => m.host),
     write: config.mounts.filter((m) => !m.readonly).map((m) => m.host),
     env: false,

@@ -16,6 +16,8 @@ export interface FsContext {
   table: FdTable;
   vfs: Vfs;
   native: Native | undefined;
+  /** Makes a symlink (Deno.symlinkSync, or the sandbox's broker). */
+  symlink?: ((target: string, link: string) => void) | undefined;
 }
 
 const MS = 1_000_000n;

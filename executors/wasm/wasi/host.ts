@@ -13,7 +13,7 @@ import { mountRights, PathOps } from "./path.ts";
 import { Poll } from "./poll.ts";
 import { ExitSignal, Proc } from "./proc.ts";
 import { Sockets } from "./sockets.ts";
-import { DIR_RIGHTS, E, FILE_RIGHTS, FT, SOCKET_RIGHTS, STREAM_RIGHTS } from "./types.ts";
+import { DIR_RIGHTS, FILE_RIGHTS, FT, SOCKET_RIGHTS, STREAM_RIGHTS } from "./types.ts";
 import { type Mount, Vfs } from "./vfs.ts";
 
 export { ExitSignal };
@@ -31,6 +31,8 @@ export interface WasiConfig {
   /** Host descriptors of preopened sockets, given the fds after the directories. */
   sockets?: number[];
   native?: Native | undefined;
+  /** Makes a symlink where Deno's own call is not permitted (the sandbox's broker). */
+  symlink?: ((target: string, link: string) => void) | undefined;
 }
 
 /** Functions whose i64 argument is signed (filedelta); every other bigint is a u64. */
@@ -50,6 +52,7 @@ export class WasiHost {
       table: this.table,
       vfs: this.vfs,
       native: config.native,
+      symlink: config.symlink,
     };
     this.#setupFds(config);
     const parts: object[] = [
@@ -129,8 +132,7 @@ export class WasiHost {
       try {
         return fn(...args);
       } catch (err) {
-        if (err instanceof ExitSignal) throw err;
-        if (err instanceof RangeError) return E.FAULT;
+        if (err instanceof ExitSignal || err instanceof WebAssembly.RuntimeError) throw err;
         return errnoOf(err);
       }
     };

@@ -1,6 +1,15 @@
-/** Typed access to the guest's linear memory (the buffer changes when memory grows). */
+/**
+ * Typed access to the guest's linear memory (the buffer changes when memory grows). A pointer
+ * that is out of bounds or misaligned for its type traps, as the WASI pointer rules require
+ * (not EFAULT): the call never returns to the guest.
+ */
 import { WasiError } from "./errno.ts";
 import { E } from "./types.ts";
+
+/** Ends the guest: a trap raised by the host on the guest's behalf. */
+export function trap(message: string): never {
+  throw new WebAssembly.RuntimeError(message);
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -39,36 +48,50 @@ export class GuestMemory {
     return this.#bytes!;
   }
 
-  /** A view of [ptr, ptr+len); EFAULT when outside the memory. */
+  /** A view of [ptr, ptr+len); traps when it is not inside the memory. */
   slice(ptr: number, len: number): Uint8Array {
     const bytes = this.bytes;
-    if (ptr < 0 || len < 0 || ptr + len > bytes.length) throw new WasiError(E.FAULT);
+    if (ptr < 0 || len < 0 || ptr + len > bytes.length) {
+      trap(`a WASI call was given ${len} bytes at ${ptr}, outside memory (${bytes.length} bytes)`);
+    }
     return bytes.subarray(ptr, ptr + len);
   }
 
+  /** The DataView for a value of `size` bytes at ptr, after the bounds and alignment checks. */
+  #at(ptr: number, size: number): DataView {
+    const view = this.view;
+    if (ptr % size !== 0) {
+      trap(`a WASI call was given a misaligned pointer ${ptr} (${size}-byte value)`);
+    }
+    if (ptr + size > view.byteLength) {
+      trap(`a WASI call was given pointer ${ptr}, outside memory (${view.byteLength} bytes)`);
+    }
+    return view;
+  }
+
   u8(ptr: number): number {
-    return this.view.getUint8(ptr);
+    return this.#at(ptr, 1).getUint8(ptr);
   }
   u16(ptr: number): number {
-    return this.view.getUint16(ptr, true);
+    return this.#at(ptr, 2).getUint16(ptr, true);
   }
   u32(ptr: number): number {
-    return this.view.getUint32(ptr, true);
+    return this.#at(ptr, 4).getUint32(ptr, true);
   }
   u64(ptr: number): bigint {
-    return this.view.getBigUint64(ptr, true);
+    return this.#at(ptr, 8).getBigUint64(ptr, true);
   }
   setU8(ptr: number, v: number): void {
-    this.view.setUint8(ptr, v);
+    this.#at(ptr, 1).setUint8(ptr, v);
   }
   setU16(ptr: number, v: number): void {
-    this.view.setUint16(ptr, v, true);
+    this.#at(ptr, 2).setUint16(ptr, v, true);
   }
   setU32(ptr: number, v: number): void {
-    this.view.setUint32(ptr, v, true);
+    this.#at(ptr, 4).setUint32(ptr, v, true);
   }
   setU64(ptr: number, v: bigint): void {
-    this.view.setBigUint64(ptr, v, true);
+    this.#at(ptr, 8).setBigUint64(ptr, v, true);
   }
 
   /** A UTF-8 string from guest memory (EILSEQ when it is not valid UTF-8). */

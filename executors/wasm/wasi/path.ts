@@ -91,7 +91,8 @@ export class PathOps {
       if (path.endsWith("/") || wantDir) return E.ISDIR;
       if (r.mount.readonly) return E.ROFS;
       this.#create(r);
-      return this.#openFile(r, base, inheriting, fdflags, trunc, fdPtr, true);
+      // Just made empty: truncating again would only make ext4 flush the file on close.
+      return this.#openFile(r, base, inheriting, fdflags, false, fdPtr, true);
     }
     if (creat && excl) return E.EXIST;
     if (r.stat.isSymlink) return E.LOOP;
@@ -304,7 +305,8 @@ export class PathOps {
     if (newPath.endsWith("/")) return E.NOENT;
     if (child.mount.readonly) return E.ROFS;
     // Any target may be stored: resolution confines it when the link is followed.
-    host(() => Deno.symlinkSync(target, child.host));
+    const symlink = this.ctx.symlink ?? Deno.symlinkSync;
+    host(() => symlink(target, child.host));
     return E.SUCCESS;
   }
 

@@ -86,7 +86,8 @@ export class Vfs {
   resolve(base: string, path: string, follow: boolean, allowMissing = false): Resolved {
     if (path === "") throw new WasiError(E.NOENT);
     if (path.startsWith("/")) throw new WasiError(E.NOTCAPABLE);
-    const trailingSlash = path.endsWith("/");
+    // "x/" and "x/." both name the directory x: its final symlink is followed.
+    const trailingSlash = path.endsWith("/") || (path.endsWith("/.") && path !== "/.");
     const baseStack = parts(base);
     let stack = [...baseStack];
     let pending = parts(path);

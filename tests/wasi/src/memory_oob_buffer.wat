@@ -1,0 +1,17 @@
+;; fd_write of a buffer that crosses the end of memory traps, and writes none of it: the
+;; host checks the whole buffer before writing any byte.
+(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "before the bad write\n")
+  (data (i32.const 65530) "LOST!!")
+  (data (i32.const 128) "still running\n")
+  (func $print (param $ptr i32) (param $len i32)
+    (i32.store (i32.const 0) (local.get $ptr))
+    (i32.store (i32.const 4) (local.get $len))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (call $print (i32.const 64) (i32.const 21))
+    ;; 6 bytes are inside memory, 4 are past the end.
+    (call $print (i32.const 65530) (i32.const 10))
+    (call $print (i32.const 128) (i32.const 14))))
