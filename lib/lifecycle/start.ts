@@ -15,6 +15,14 @@ import { recordHookState } from "./common.ts";
 
 const POLLIN = 1;
 
+function removeFifo(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // the state directory goes with delete anyway
+  }
+}
+
 /**
  * Opens the fifo for reading (which lets the init's blocking open for writing return) and
  * reads its verdict: "0", or "1" followed by an error message. Polls so that an init that
@@ -28,19 +36,16 @@ function releaseInit(dir: string, rec: ContainerRecord): void {
   } catch (err) {
     throw new DenkiError(`cannot open exec fifo ${path}: ${(err as Error).message}`);
   }
-  // Opening released the init. From here the container counts as started (the fifo is
-  // gone) even if this command is interrupted, so a second start cannot wait forever.
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // the state directory goes with delete anyway
-  }
   const chunks: number[] = [];
   try {
     const buf = new Uint8Array(4096);
     for (;;) {
       const r = sc.tryRead(fd, buf);
       if (r.n > 0) {
+        // The init has opened its end and answered: from here the container counts as
+        // started (the fifo is gone) even if this command is interrupted. Removing it any
+        // earlier could beat the init's own open, which would then find no fifo.
+        if (chunks.length === 0) removeFifo(path);
         chunks.push(...buf.subarray(0, r.n));
         continue;
       }
