@@ -17,49 +17,27 @@ export function lazyImports(code: string): string {
   return code.replace(/\bimport\("(\.\/[\w.-]+\.js)"\)/g, 'import(String("$1"))');
 }
 
+/** Runs `deno bundle` for the Deno platform with `args` (outputs and entry); true on success. */
+export async function denoBundle(args: string[]): Promise<boolean> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--no-config", "--no-lock", "--platform", "deno", ...args],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  return out.success;
+}
+
 /** Builds the bundle into a fresh directory and moves it into place. */
 export async function bundle(): Promise<void> {
   const tmp = `${target}.tmp-${Deno.pid}`;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--no-config",
-      "--no-lock",
-      "--platform",
-      "deno",
-      "--code-splitting",
-      "--outdir",
-      tmp,
-      `${root}main.ts`,
-    ],
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) {
+  const fail = (what: string): never => {
     Deno.removeSync(tmp, { recursive: true });
-    throw new Error("deno bundle failed");
-  }
+    throw new Error(`deno bundle of ${what} failed`);
+  };
+  if (!await denoBundle(["--code-splitting", "--outdir", tmp, `${root}main.ts`])) fail("denki");
   // The Wasm guest's Worker is started from its text (see executors/wasm/worker_source.ts).
-  const worker = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--no-config",
-      "--no-lock",
-      "--platform",
-      "deno",
-      "--output",
-      `${tmp}/wasm-worker.js`,
-      `${root}executors/wasm/worker.ts`,
-    ],
-    stdout: "inherit",
-    stderr: "inherit",
-  }).output();
-  if (!worker.success) {
-    Deno.removeSync(tmp, { recursive: true });
-    throw new Error("deno bundle of the Wasm worker failed");
-  }
+  const worker = [`--output`, `${tmp}/wasm-worker.js`, `${root}executors/wasm/worker.ts`];
+  if (!await denoBundle(worker)) fail("the Wasm worker");
   for (const entry of Deno.readDirSync(tmp)) {
     if (!entry.name.endsWith(".js")) continue;
     const file = `${tmp}/${entry.name}`;

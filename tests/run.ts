@@ -4,19 +4,10 @@
  * (plus `, N skipped` when tests were skipped; their reasons are in their names).
  */
 import { bundle } from "../bin/bundle.ts";
-import { ensurePrograms } from "./support/packages.ts";
+import { CONTAINER_PACKAGES, ensurePrograms, WASM_TOOLCHAIN } from "./support/packages.ts";
 
 /** Programs and files the tests use, and the Debian package that provides each. */
-const PACKAGES = [
-  { program: "runc", pkg: "runc" },
-  { program: "busybox", pkg: "busybox-static" },
-  // The WASI test programs and the Wasm bench: C to wasm32-wasi, and WAT.
-  { program: "clang-14", pkg: "clang-14" },
-  { program: "wasm-ld-14", pkg: "lld-14" },
-  { file: "/usr/lib/wasm32-wasi/libc.a", pkg: "wasi-libc" },
-  { file: "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi", pkg: "libclang-rt-14-dev-wasm32" },
-  { program: "wat2wasm", pkg: "wabt" },
-];
+const PACKAGES = [...CONTAINER_PACKAGES, ...WASM_TOOLCHAIN];
 
 /** Counts from deno test's final line, e.g. "ok | 64 passed (100 steps) | 0 failed | 2 ignored". */
 export function parseSummary(

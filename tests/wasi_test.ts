@@ -124,7 +124,6 @@ async function runCase(mode: string, module: string, c: Case): Promise<void> {
         env: c.env,
         mounts,
         preopens: mounts.map((m) => m.guest),
-        cwd: "/",
       }),
     );
     const child = new Deno.Command(Deno.execPath(), {

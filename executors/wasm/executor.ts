@@ -12,7 +12,7 @@ import * as sc from "../../lib/sys/syscalls.ts";
 import { type ExecContext, type Executor, specEnv } from "../executor.ts";
 import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
 import { brokerChannel } from "./broker.ts";
-import { runInWorker } from "./runner.ts";
+import { guestPermissions, runInWorker } from "./runner.ts";
 import type { Mount } from "./wasi/vfs.ts";
 import { workerSource } from "./worker_source.ts";
 
@@ -80,32 +80,10 @@ export const wasmExecutor: Executor = {
       // One preopen, the root. Preview1 has no working directory: wasi-libc resolves
       // relative paths from "/" (a "." preopen would also capture absolute paths).
       preopens: ["/"],
-      cwd: "/",
       sockets: ctx.sandbox ? [] : preservedSockets(ctx.preserveFds),
       // Without full permissions, Deno cannot make symlinks: this thread does it for the guest.
       ...(ctx.sandbox ? { broker: brokerChannel() } : {}),
     };
-    const permissions: Deno.PermissionOptionsObject = ctx.sandbox
-      ? {
-        read: mounts.map((m) => m.host),
-        write: mounts.filter((m) => !m.readonly).map((m) => m.host),
-        env: false,
-        net: false,
-        run: false,
-        ffi: false,
-        sys: false,
-        import: false,
-      }
-      : {
-        read: true,
-        write: true,
-        ffi: true,
-        env: false,
-        net: false,
-        run: false,
-        sys: false,
-        import: false,
-      };
-    return runInWorker(source, job, permissions);
+    return runInWorker(source, job, guestPermissions(mounts, ctx.sandbox));
   },
 };

@@ -1,7 +1,7 @@
 /** Finding and checking a container's Wasm module. */
 import { DenkiError } from "../../lib/errors.ts";
 import type { Spec } from "../../lib/spec/config.ts";
-import { WASI_FUNCTIONS } from "./wasi/host.ts";
+import { WASI_FUNCTIONS } from "./wasi/functions.ts";
 import { pathOf } from "../linux.ts";
 import { Vfs } from "./wasi/vfs.ts";
 

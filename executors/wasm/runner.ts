@@ -5,6 +5,7 @@
  * thread).
  */
 import { type BrokerRequest, serveBroker } from "./broker.ts";
+import type { Mount } from "./wasi/vfs.ts";
 import type { GuestJob, GuestResult } from "./worker.ts";
 
 /** Exit status after a trap (as an abort: 128 + SIGABRT). */
@@ -19,6 +20,22 @@ const FATAL: [Deno.Signal, number][] = [
   ["SIGUSR1", 10],
   ["SIGUSR2", 12],
 ];
+
+/** Deno permissions for a guest Worker: none but file access, limited to `mounts` when sandboxed. */
+export function guestPermissions(
+  mounts: readonly Mount[],
+  sandbox: boolean,
+): Deno.PermissionOptionsObject {
+  const none = { env: false, net: false, run: false, sys: false, import: false } as const;
+  return sandbox
+    ? {
+      ...none,
+      read: mounts.map((m) => m.host),
+      write: mounts.filter((m) => !m.readonly).map((m) => m.host),
+      ffi: false,
+    }
+    : { ...none, read: true, write: true, ffi: true };
+}
 
 /** Runs `job` in a Worker with `permissions`; exits the process when the guest ends. */
 export async function runInWorker(
@@ -50,18 +67,14 @@ export async function runInWorker(
     worker.postMessage(job);
   });
   worker.terminate();
+  exitWith(result);
+}
+
+/** Ends this process the way the guest ended (see the module comment for the statuses). */
+export function exitWith(result: GuestResult): never {
   const enc = new TextEncoder();
-  switch (result.type) {
-    case "exit":
-      Deno.exit(result.code & 0xff);
-      break;
-    case "trap":
-      Deno.stderr.writeSync(enc.encode(`denki: wasm trap: ${result.message}\n`));
-      Deno.exit(TRAP_STATUS);
-      break;
-    default:
-      Deno.stderr.writeSync(enc.encode(`denki: wasm: ${result.message}\n`));
-      Deno.exit(1);
-  }
-  throw new Error("unreachable");
+  if (result.type === "exit") Deno.exit(result.code & 0xff);
+  const what = result.type === "trap" ? "wasm trap" : "wasm";
+  Deno.stderr.writeSync(enc.encode(`denki: ${what}: ${result.message}\n`));
+  Deno.exit(result.type === "trap" ? TRAP_STATUS : 1);
 }

@@ -15,7 +15,6 @@ export interface GuestJob {
   env: string[];
   mounts: Mount[];
   preopens: string[];
-  cwd?: string;
   sockets: number[];
   /** The sandbox's broker channel (see broker.ts); absent when the guest may do everything. */
   broker?: SharedArrayBuffer;

@@ -5,7 +5,12 @@
  * long Wasm workloads; BENCH_ONLY=startup,lifecycle,wasm picks sections.
  */
 import { bundle } from "../../bin/bundle.ts";
-import { ensurePrograms, hasProgram } from "../support/packages.ts";
+import {
+  CONTAINER_PACKAGES,
+  ensurePrograms,
+  hasProgram,
+  WASM_TOOLCHAIN,
+} from "../support/packages.ts";
 import type { BenchContext } from "./context.ts";
 import { lifecycleSection } from "./lifecycle.ts";
 import { startupSection } from "./startup.ts";
@@ -36,13 +41,9 @@ function bundleMaker(dir: string): BenchContext["bundle"] {
 
 async function main(): Promise<void> {
   ensurePrograms([
-    { program: "runc", pkg: "runc" },
+    ...CONTAINER_PACKAGES,
     { program: "crun", pkg: "crun" },
-    { program: "busybox", pkg: "busybox-static" },
-    { program: "clang-14", pkg: "clang-14" },
-    { program: "wasm-ld-14", pkg: "lld-14" },
-    { file: "/usr/lib/wasm32-wasi/libc.a", pkg: "wasi-libc" },
-    { file: "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi", pkg: "libclang-rt-14-dev-wasm32" },
+    ...WASM_TOOLCHAIN,
     { program: "node", pkg: "nodejs" },
   ]);
   const only = (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,wasm").split(",");

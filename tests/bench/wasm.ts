@@ -5,6 +5,7 @@
  * /dev/null and to a pipe), and 200 MiB written then read back in the preopened directory.
  * Targets: CPU-bound within 1.15x of native; I/O at least as fast as Node's node:wasi.
  */
+import { denoBundle } from "../../bin/bundle.ts";
 import { clang } from "../wasi/build.ts";
 import type { BenchContext } from "./context.ts";
 import { type Case, measure, report, type Timing } from "./measure.ts";
@@ -74,16 +75,9 @@ export async function wasmSection(ctx: BenchContext): Promise<string> {
   const g = buildGuests(dir, cc);
   // The bare denki host as one bundled script, as the CLI runs its code.
   const hostJs = `${dir}/host_denki.js`;
-  mustRun(Deno.execPath(), [
-    "bundle",
-    "--quiet",
-    "--no-config",
-    "--platform",
-    "deno",
-    "-o",
-    hostJs,
-    `${HERE}host_denki.ts`,
-  ]);
+  if (!await denoBundle(["-o", hostJs, `${HERE}host_denki.ts`])) {
+    throw new Error("cannot bundle the bare denki host");
+  }
   const deno = Deno.execPath();
   const worker = { DENKI_WASM_WORKER: `${REPO}bin/.bundle/wasm-worker.js` };
   const hosts = (module: string, ...args: string[]): Case[] => [

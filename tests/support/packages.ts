@@ -35,6 +35,21 @@ function present(w: Wanted): boolean {
   }
 }
 
+/** What the container tests and benchmarks run: runc as a peer, busybox as the rootfs. */
+export const CONTAINER_PACKAGES: readonly Wanted[] = [
+  { program: "runc", pkg: "runc" },
+  { program: "busybox", pkg: "busybox-static" },
+];
+
+/** What builds the WASI test programs and Wasm benchmark guests: C to wasm32-wasi, and WAT. */
+export const WASM_TOOLCHAIN: readonly Wanted[] = [
+  { program: "clang-14", pkg: "clang-14" },
+  { program: "wasm-ld-14", pkg: "lld-14" },
+  { file: "/usr/lib/wasm32-wasi/libc.a", pkg: "wasi-libc" },
+  { file: "/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi", pkg: "libclang-rt-14-dev-wasm32" },
+  { program: "wat2wasm", pkg: "wabt" },
+];
+
 /** Installs the missing packages with apt-get when root; reports what stays missing. */
 export function ensurePrograms(wanted: readonly Wanted[]): void {
   const missing = wanted.filter((w) => !present(w)).map((w) => w.pkg);

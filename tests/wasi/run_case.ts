@@ -4,7 +4,7 @@
  * Usage: run_case.ts MODE MODULE CONFIG_JSON   (MODE: native | sandbox)
  */
 import { runGuest } from "../../executors/wasm/worker.ts";
-import { runInWorker, TRAP_STATUS } from "../../executors/wasm/runner.ts";
+import { exitWith, guestPermissions, runInWorker } from "../../executors/wasm/runner.ts";
 import { brokerChannel } from "../../executors/wasm/broker.ts";
 import { workerSource } from "../../executors/wasm/worker_source.ts";
 import type { Mount } from "../../executors/wasm/wasi/vfs.ts";
@@ -19,18 +19,7 @@ const config = JSON.parse(Deno.readTextFileSync(configPath!)) as {
 const bytes = Deno.readFileSync(module!);
 const job = { module: new WebAssembly.Module(bytes), ...config, sockets: [] };
 if (mode === "sandbox") {
-  await runInWorker(workerSource(), { ...job, broker: brokerChannel() }, {
-    read: config.mounts.map((m) => m.host),
-    write: config.mounts.filter((m) => !m.readonly).map((m) => m.host),
-    env: false,
-    net: false,
-    run: false,
-    ffi: false,
-    sys: false,
-    import: false,
-  });
+  const sandboxed = { ...job, broker: brokerChannel() };
+  await runInWorker(workerSource(), sandboxed, guestPermissions(config.mounts, true));
 }
-const r = runGuest(job);
-if (r.type === "exit") Deno.exit(r.code & 0xff);
-Deno.stderr.writeSync(new TextEncoder().encode(`denki: wasm ${r.type}: ${r.message}\n`));
-Deno.exit(r.type === "trap" ? TRAP_STATUS : 1);
+exitWith(runGuest(job));

@@ -280,15 +280,7 @@ export class FdOps {
   fd_pread(fd: number, iovs: number, count: number, offset: bigint, nreadPtr: number): number {
     const e = this.#file(fd, R.FD_READ | R.FD_SEEK);
     const bufs = this.ctx.mem.iovecs(iovs, count);
-    const f = e.file;
-    const saved = host(() => f.seekSync(0, Deno.SeekMode.Current));
-    let total = 0;
-    try {
-      host(() => f.seekSync(Number(offset), Deno.SeekMode.Start));
-      total = readInto(f, bufs);
-    } finally {
-      host(() => f.seekSync(saved, Deno.SeekMode.Start));
-    }
+    const total = atOffset(e.file, offset, (f) => readInto(f, bufs));
     this.ctx.mem.setU32(nreadPtr, total);
     return E.SUCCESS;
   }
@@ -296,15 +288,7 @@ export class FdOps {
   fd_pwrite(fd: number, iovs: number, count: number, offset: bigint, nwrittenPtr: number): number {
     const e = this.#file(fd, R.FD_WRITE | R.FD_SEEK);
     const bufs = this.ctx.mem.iovecs(iovs, count);
-    const f = e.file;
-    const saved = host(() => f.seekSync(0, Deno.SeekMode.Current));
-    let total = 0;
-    try {
-      host(() => f.seekSync(Number(offset), Deno.SeekMode.Start));
-      for (const b of bufs) total += writeFully(f, b);
-    } finally {
-      host(() => f.seekSync(saved, Deno.SeekMode.Start));
-    }
+    const total = atOffset(e.file, offset, (f) => bufs.reduce((n, b) => n + writeFully(f, b), 0));
     this.ctx.mem.setU32(nwrittenPtr, total);
     return E.SUCCESS;
   }
@@ -427,6 +411,17 @@ export function setTimes(
   const sec = (ns: bigint) => Number(ns) / 1e9;
   host(() => Deno.utimeSync(hostPath, sec(pick(a, cur.atim)), sec(pick(m, cur.mtim))));
   return E.SUCCESS;
+}
+
+/** Runs `io` at `offset` and puts the file offset back (pread/pwrite leave it unmoved). */
+function atOffset(f: Deno.FsFile, offset: bigint, io: (f: Deno.FsFile) => number): number {
+  const saved = host(() => f.seekSync(0, Deno.SeekMode.Current));
+  try {
+    host(() => f.seekSync(Number(offset), Deno.SeekMode.Start));
+    return io(f);
+  } finally {
+    host(() => f.seekSync(saved, Deno.SeekMode.Start));
+  }
 }
 
 function concat(bufs: Uint8Array[]): Uint8Array {

@@ -11,6 +11,7 @@ import { GuestMemory } from "./memory.ts";
 import type { Native } from "./native.ts";
 import { mountRights, PathOps } from "./path.ts";
 import { Poll } from "./poll.ts";
+import { WASI_FUNCTIONS } from "./functions.ts";
 import { ExitSignal, Proc } from "./proc.ts";
 import { Sockets } from "./sockets.ts";
 import { DIR_RIGHTS, FILE_RIGHTS, FT, SOCKET_RIGHTS, STREAM_RIGHTS } from "./types.ts";
@@ -24,10 +25,8 @@ export interface WasiConfig {
   env: string[];
   /** Host directories by guest path; "/" must be one of them. */
   mounts: Mount[];
-  /** Guest paths preopened as fds 3, 4, ... (in this order); "." is `cwd`. */
+  /** Guest paths preopened as fds 3, 4, ... (in this order). */
   preopens: string[];
-  /** The guest's working directory (what a "." preopen names). */
-  cwd?: string;
   /** Host descriptors of preopened sockets, given the fds after the directories. */
   sockets?: number[];
   native?: Native | undefined;
@@ -65,13 +64,11 @@ export class WasiHost {
       new Sockets(ctx),
     ];
     this.#fns = {};
-    for (const part of parts) {
-      const proto = Object.getPrototypeOf(part);
-      for (const name of Object.getOwnPropertyNames(proto)) {
-        if (!/^(args|environ|clock|random|fd|path|poll|proc|sched|sock)_/.test(name)) continue;
-        const fn = (part as Record<string, (...a: unknown[]) => number>)[name]!.bind(part);
-        this.#fns[name] = this.#wrap(name, fn);
-      }
+    for (const name of WASI_FUNCTIONS) {
+      const part = parts.find((p) => typeof (p as Record<string, unknown>)[name] === "function");
+      if (part === undefined) throw new Error(`internal error: no WASI function ${name}`);
+      const fn = (part as Record<string, (...a: unknown[]) => number>)[name]!.bind(part);
+      this.#fns[name] = this.#wrap(name, fn);
     }
   }
 
@@ -91,8 +88,7 @@ export class WasiHost {
       });
     }
     for (const name of config.preopens) {
-      const guest = name === "." ? (config.cwd ?? "/") : name;
-      const r = this.vfs.resolve("/", guest === "/" ? "." : guest.replace(/^\/+/, ""), true);
+      const r = this.vfs.resolve("/", name === "/" ? "." : name.replace(/^\/+/, ""), true);
       this.table.add({
         kind: "dir",
         filetype: FT.DIRECTORY,
@@ -159,53 +155,3 @@ export class WasiHost {
     }
   }
 }
-
-/** Names of every function the host provides (for checking a module's imports). */
-export const WASI_FUNCTIONS = [
-  "args_get",
-  "args_sizes_get",
-  "environ_get",
-  "environ_sizes_get",
-  "clock_res_get",
-  "clock_time_get",
-  "fd_advise",
-  "fd_allocate",
-  "fd_close",
-  "fd_datasync",
-  "fd_fdstat_get",
-  "fd_fdstat_set_flags",
-  "fd_fdstat_set_rights",
-  "fd_filestat_get",
-  "fd_filestat_set_size",
-  "fd_filestat_set_times",
-  "fd_pread",
-  "fd_prestat_get",
-  "fd_prestat_dir_name",
-  "fd_pwrite",
-  "fd_read",
-  "fd_readdir",
-  "fd_renumber",
-  "fd_seek",
-  "fd_sync",
-  "fd_tell",
-  "fd_write",
-  "path_create_directory",
-  "path_filestat_get",
-  "path_filestat_set_times",
-  "path_link",
-  "path_open",
-  "path_readlink",
-  "path_remove_directory",
-  "path_rename",
-  "path_symlink",
-  "path_unlink_file",
-  "poll_oneoff",
-  "proc_exit",
-  "proc_raise",
-  "sched_yield",
-  "random_get",
-  "sock_accept",
-  "sock_recv",
-  "sock_send",
-  "sock_shutdown",
-] as const;

@@ -3,7 +3,7 @@
  * host_denki.ts [--worker] MODULE ROOT [ARGS...]: ROOT is preopened as /; --worker runs the
  * guest in the sandbox Worker (as a rootless container does) instead of in this thread.
  */
-import { runInWorker, TRAP_STATUS } from "../../../executors/wasm/runner.ts";
+import { exitWith, guestPermissions, runInWorker } from "../../../executors/wasm/runner.ts";
 import { type GuestJob, runGuest } from "../../../executors/wasm/worker.ts";
 
 const worker = Deno.args[0] === "--worker";
@@ -18,18 +18,6 @@ const job: GuestJob = {
 };
 if (worker) {
   const source = Deno.readTextFileSync(Deno.env.get("DENKI_WASM_WORKER")!);
-  await runInWorker(source, job, {
-    read: [root!],
-    write: [root!],
-    env: false,
-    net: false,
-    run: false,
-    ffi: false,
-    sys: false,
-    import: false,
-  });
+  await runInWorker(source, job, guestPermissions(job.mounts, true));
 }
-const r = runGuest(job);
-if (r.type === "exit") Deno.exit(r.code);
-console.error(`wasm ${r.type}: ${r.message}`);
-Deno.exit(r.type === "trap" ? TRAP_STATUS : 1);
+exitWith(runGuest(job));
