@@ -401,15 +401,16 @@ export function setTimes(
     const errno = ctx.native.utimens(hostPath, follow, a, m);
     return errno === 0 ? E.SUCCESS : linuxErrno(errno);
   }
-  // Deno's utime follows links and takes seconds (microsecond-ish precision).
+  // Deno's utime follows links; a Date carries whole milliseconds exactly (seconds as a float
+  // would not: x.324 s comes back as x.323999...).
   const cur = statPath(ctx, hostPath, follow);
   const now = BigInt(Date.now()) * MS;
   const pick = (
     t: bigint | "now" | undefined,
     keep: bigint,
   ) => (t === undefined ? keep : t === "now" ? now : t);
-  const sec = (ns: bigint) => Number(ns) / 1e9;
-  host(() => Deno.utimeSync(hostPath, sec(pick(a, cur.atim)), sec(pick(m, cur.mtim))));
+  const date = (ns: bigint) => new Date(Number(ns / MS));
+  host(() => Deno.utimeSync(hostPath, date(pick(a, cur.atim)), date(pick(m, cur.mtim))));
   return E.SUCCESS;
 }
 
