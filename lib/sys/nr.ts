@@ -59,6 +59,7 @@ const TABLE = {
   pidfd_open: [434, 434],
   close_range: [436, 436],
   openat2: [437, 437],
+  bpf: [321, 280],
 } as const;
 
 /** Names of the syscalls denki makes. */
