@@ -22,7 +22,7 @@ export function features(): Record<string, unknown> {
     linux: {
       namespaces: NAMESPACES,
       capabilities: Object.keys(CAPABILITIES),
-      cgroup: { v1: false, v2: false, systemd: false, systemdUser: false, rdma: false },
+      cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
       seccomp: { enabled: false },
       apparmor: { enabled: false },
       selinux: { enabled: false },

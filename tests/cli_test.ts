@@ -240,7 +240,13 @@ Deno.test("cli: features lists the supported version range and nothing unimpleme
   ]);
   assert.ok(f.mountOptions.includes("rbind") && f.mountOptions.includes("nosymfollow"));
   assert.ok(!f.linux.namespaces.includes("user"), "user namespaces are not implemented yet");
-  assert.equal(f.linux.cgroup.v1, false, "cgroups are not implemented yet");
+  assert.deepEqual(f.linux.cgroup, {
+    v1: true,
+    v2: true,
+    systemd: false,
+    systemdUser: false,
+    rdma: true,
+  });
   assert.equal(f.linux.seccomp.enabled, false);
   assert.equal(typeof f.annotations["dev.denki.version"], "string");
   assert.equal(f.annotations["dev.denki.executors"], "linux,wasm");

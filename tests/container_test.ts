@@ -482,7 +482,7 @@ T(
 );
 
 T(
-  "security: seccomp and AppArmor that cannot be applied are refused, resources are warned about",
+  "security: seccomp and AppArmor that cannot be applied are refused",
   () =>
     withLab(async (lab) => {
       const seccomp = lab.bundle((c) => (c.linux.seccomp = { defaultAction: "SCMP_ACT_ALLOW" }));
@@ -494,15 +494,6 @@ T(
       assert.equal(r2.code, 1);
       assert.match(r2.stderr, /AppArmor is not supported/);
       assert.deepEqual(lab.containers(), []);
-      const limited = await lab.runIn(
-        ["true"],
-        (c) => (c.linux.resources.memory = { limit: 1 << 26 }),
-      );
-      assert.equal(limited.code, 0, limited.stderr);
-      assert.match(
-        limited.stderr,
-        /level=warning msg="linux.resources memory not enforced: cgroups are not supported yet"/,
-      );
     }),
 );
 

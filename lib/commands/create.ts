@@ -13,7 +13,7 @@ export const command: DenkiCommand<typeof CREATE_OPTIONS> = {
     // The init lives on after this command exits; nothing here waits for it.
     await createContainer(
       globals.root,
-      createOptions(args[0]!, opts),
+      createOptions(args[0]!, opts, globals.systemdCgroup),
       await globals.executors(),
       globals.log,
     );

@@ -43,6 +43,7 @@ export function createOptions(
     "no-new-keyring": boolean;
     "preserve-fds": number;
   },
+  systemdCgroup = false,
 ): CreateOptions {
   if (opts["preserve-fds"] < 0) throw new Error("--preserve-fds must not be negative");
   return {
@@ -53,5 +54,6 @@ export function createOptions(
     noPivot: opts["no-pivot"],
     noNewKeyring: opts["no-new-keyring"],
     preserveFds: opts["preserve-fds"],
+    systemdCgroup,
   };
 }

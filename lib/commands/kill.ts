@@ -18,10 +18,10 @@ export const command: DenkiCommand<typeof options> = {
   description: "SIGNAL is a name with or without SIG (KILL, SIGKILL) or a number; default SIGTERM.",
   args: [{ name: "container-id" }, { name: "signal", optional: true }],
   options,
-  run({ opts, args, globals }) {
+  async run({ opts, args, globals }) {
     const text = args[1] ?? "SIGTERM";
     const signal = parseSignal(text);
     if (signal === undefined) throw new DenkiError(`unknown signal "${text}"`);
-    killContainer(globals.root, args[0]!, signal, opts.all);
+    await killContainer(globals.root, args[0]!, signal, opts.all);
   },
 };

@@ -48,6 +48,31 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./delete.ts")).command,
   },
   {
+    name: "pause",
+    summary: "freeze every process of a container",
+    load: async () => (await import("./pause.ts")).command,
+  },
+  {
+    name: "resume",
+    summary: "thaw a paused container",
+    load: async () => (await import("./resume.ts")).command,
+  },
+  {
+    name: "ps",
+    summary: "list the processes of a container",
+    load: async () => (await import("./ps.ts")).command,
+  },
+  {
+    name: "events",
+    summary: "show resource usage and OOM events of a container",
+    load: async () => (await import("./events.ts")).command,
+  },
+  {
+    name: "update",
+    summary: "change the resource limits of a running container",
+    load: async () => (await import("./update.ts")).command,
+  },
+  {
     name: "state",
     summary: "output the state of a container",
     load: async () => (await import("./state.ts")).command,

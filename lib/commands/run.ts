@@ -37,7 +37,7 @@ export const command: DenkiCommand<typeof options> = {
     const { root, log } = globals;
     const created = await createContainer(
       root,
-      createOptions(id, opts),
+      createOptions(id, opts, globals.systemdCgroup),
       await globals.executors(),
       log,
     );

@@ -24,6 +24,9 @@ import * as sc from "../sys/syscalls.ts";
 import { hookState } from "./common.ts";
 import { EXEC_FIFO } from "../state/store.ts";
 import { signalName } from "../plan/signals.ts";
+import { Cgroup } from "../cgroups/manager.ts";
+import { hostLayout } from "../cgroups/layout.ts";
+import { containerCgroupPath } from "../cgroups/path.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -34,6 +37,8 @@ export interface CreateOptions {
   noPivot: boolean;
   noNewKeyring: boolean;
   preserveFds: number;
+  /** `--systemd-cgroup`: cgroupsPath is a systemd unit (refused: denki has no systemd driver). */
+  systemdCgroup?: boolean;
 }
 
 /** A created container: its record; its init is a child of this process (`run` waits on it). */
@@ -49,6 +54,8 @@ interface Checked {
   rootfs: string;
   executor: string;
   sandbox: boolean;
+  /** The container's cgroup path, or undefined when it gets none (rootless). */
+  cgroupPath: string | undefined;
 }
 
 function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checked {
@@ -100,7 +107,11 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
     const ns = namespaceProblems(spec);
     if (ns.length > 0) throw new DenkiError(`${file}: ${ns.join("; ")}`);
   }
-  return { spec, configText, bundle, rootfs, executor: executor.name, sandbox };
+  // Rootless sandboxes cannot make cgroups; everything else gets one, as under runc.
+  const cgroupPath = (Deno.uid() ?? 0) !== 0
+    ? undefined
+    : containerCgroupPath(spec.linux?.cgroupsPath, opts.id, opts.systemdCgroup ?? false);
+  return { spec, configText, bundle, rootfs, executor: executor.name, sandbox, cgroupPath };
 }
 
 /**
@@ -119,7 +130,7 @@ function unsupportedSecurity(spec: Spec): string[] {
   return out;
 }
 
-/** Resource limits that need cgroups (not there yet): named in a warning, not silently dropped. */
+/** Resource limits a rootless sandbox cannot apply: named in a warning, not silently dropped. */
 function unenforcedResources(spec: Spec): string[] {
   const r = spec.linux?.resources ?? {};
   return Object.keys(r).filter((k) => k !== "devices");
@@ -173,17 +184,19 @@ export async function createContainer(
 ): Promise<Created> {
   const checked = loadBundle(opts, executors);
   const { spec, bundle, rootfs } = checked;
-  const unenforced = unenforcedResources(spec);
+  const unenforced = checked.cgroupPath === undefined ? unenforcedResources(spec) : [];
   if (unenforced.length > 0) {
     log.warn(
-      `linux.resources ${unenforced.join(", ")} not enforced: cgroups are not supported yet`,
+      `linux.resources ${unenforced.join(", ")} not enforced: a rootless container gets no cgroup`,
     );
   }
   const store = new StateStore(root);
   const lock = claim(store, opts.id);
   let pid: number | undefined;
   let channel: SyncChannel | undefined;
+  let cgroup: Cgroup | undefined;
   try {
+    if (checked.cgroupPath !== undefined) cgroup = Cgroup.create(hostLayout(), checked.cgroupPath);
     makeFifo(`${lock.dir}/${EXEC_FIFO}`);
     const [parentEnd, childEnd] = sc.socketpair();
     sc.setCloexec(parentEnd, true);
@@ -197,7 +210,15 @@ export async function createContainer(
       sc.close(childEnd);
     }
     log.debug(`container "${opts.id}": init is pid ${pid}`);
-    // If the init is already gone, the receive below reports how it ended.
+    // The init says hello once its runtime is up; it joins the cgroup then, before it
+    // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
+    // charged to the caller, so a tight memory limit is the workload's, not the runtime's.
+    const hello = channel.receive();
+    if (hello === undefined) throw await initDied(pid);
+    if (hello.type !== "hello") {
+      throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(hello)}`);
+    }
+    cgroup?.join(pid);
     channel.send({
       type: "bootstrap",
       config: checked.configText,
@@ -215,13 +236,9 @@ export async function createContainer(
     for (;;) {
       const msg = channel.receive();
       if (msg === undefined) {
-        const status = await sc.waitChild(pid);
+        const err = await initDied(pid);
         pid = undefined;
-        throw new DenkiError(
-          `container init exited before it was ready (${
-            status.signal ? `killed by ${signalName(status.signal)}` : `exit status ${status.code}`
-          })`,
-        );
+        throw err;
       }
       if (msg.type === "error") throw new DenkiError(String(msg.message));
       if (msg.type === "hooks") {
@@ -239,6 +256,11 @@ export async function createContainer(
       }
       if (msg.type === "ready") {
         for (const note of (msg.notes as string[] | undefined) ?? []) log.debug(note);
+        // Limits go on once the init has built the container (as runc does at procReady):
+        // the device rules must not stop it making the device nodes the config lists.
+        for (const note of cgroup?.apply(spec.linux?.resources ?? {}, { devices: true }) ?? []) {
+          log.warn(note);
+        }
         break;
       }
       throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(msg)}`);
@@ -257,6 +279,7 @@ export async function createContainer(
       owner: ownerName(Deno.uid() ?? 0),
       annotations: spec.annotations ?? {},
       hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
+      ...(cgroup ? { cgroup: cgroup.rec } : {}),
     };
     store.write(lock, record);
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
@@ -269,12 +292,27 @@ export async function createContainer(
       sc.kill(pid, 9);
       await sc.waitChild(pid);
     }
+    try {
+      await cgroup?.remove();
+    } catch (cleanup) {
+      log.warn((cleanup as Error).message);
+    }
     store.remove(lock);
     throw err;
   } finally {
     channel?.close();
     lock.release();
   }
+}
+
+/** The error for an init that exited before it was ready, saying how it ended (reaps it). */
+async function initDied(pid: number): Promise<DenkiError> {
+  const status = await sc.waitChild(pid);
+  return new DenkiError(
+    `container init exited before it was ready (${
+      status.signal ? `killed by ${signalName(status.signal)}` : `exit status ${status.code}`
+    })`,
+  );
 }
 
 /** mkfifo with the mode runc uses (owner read/write, others write), despite the umask. */

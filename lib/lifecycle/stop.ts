@@ -10,6 +10,7 @@ import { acquire } from "../state/lock.ts";
 import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
 import { signalName } from "../plan/signals.ts";
+import { Cgroup } from "../cgroups/manager.ts";
 
 const SIGKILL = 9;
 
@@ -18,8 +19,9 @@ function pidNamespace(pid: number | "self"): string | undefined {
   return sc.readlinkat(sc.AT_FDCWD, `/proc/${pid}/ns/pid`);
 }
 
-/** Every process in the container's own pid namespace (the init's). */
+/** Every process of the container: its cgroup's, or without one, its pid namespace's. */
 export function containerPids(rec: ContainerRecord): number[] {
+  if (rec.cgroup !== undefined) return new Cgroup(rec.cgroup).pids();
   const ns = pidNamespace(rec.pid);
   if (ns === undefined) return [];
   if (ns === pidNamespace("self")) {
@@ -35,8 +37,34 @@ export function containerPids(rec: ContainerRecord): number[] {
   return pids;
 }
 
+/**
+ * Signals every process of the cgroup. Frozen first (unless already paused), so nothing can
+ * fork a process the signal misses; thawed after, and also after SIGKILL of a paused
+ * container, whose processes only die once they run again.
+ */
+async function signalCgroup(rec: ContainerRecord, signal: number): Promise<void> {
+  const cg = new Cgroup(rec.cgroup!);
+  const wasFrozen = cg.freezerState() === "frozen";
+  if (!wasFrozen) await cg.freeze();
+  try {
+    for (const pid of cg.pids()) {
+      const errno = sc.kill(pid, signal);
+      if (errno !== 0 && errno !== sc.Errno.ESRCH) {
+        throw new SyscallError("kill", `${signalName(signal)} to pid ${pid}`, errno);
+      }
+    }
+  } finally {
+    if (!wasFrozen || signal === SIGKILL) await cg.thaw();
+  }
+}
+
 /** Sends a signal to the container's init, or with `all` to every process in it. */
-export function killContainer(root: string, id: string, signal: number, all: boolean): void {
+export async function killContainer(
+  root: string,
+  id: string,
+  signal: number,
+  all: boolean,
+): Promise<void> {
   const store = new StateStore(root);
   const rec = store.read(id);
   const status = currentStatus(rec, store.dirOf(id));
@@ -45,6 +73,7 @@ export function killContainer(root: string, id: string, signal: number, all: boo
       `cannot kill container "${id}": container not running (its status is "${status}")`,
     );
   }
+  if (all && rec.cgroup !== undefined) return await signalCgroup(rec, signal);
   const targets = all ? containerPids(rec) : [rec.pid];
   for (const pid of targets) {
     const errno = sc.kill(pid, signal);
@@ -93,11 +122,20 @@ export async function deleteContainer(
     if (!force) requireStatus("delete", id, status);
     if (status !== "stopped") {
       sc.kill(rec.pid, SIGKILL);
+      // A paused init dies only once thawed.
+      if (status === "paused" && rec.cgroup) await new Cgroup(rec.cgroup).thaw();
       if (!(await waitGone(rec.pid, rec.pidStartTime, 10_000))) {
         throw new DenkiError(
           `cannot delete container "${id}": its init (pid ${rec.pid}) did not die`,
         );
       }
+    }
+    if (rec.cgroup !== undefined) {
+      // Whatever is left (a container sharing the host's pid namespace leaves its
+      // processes behind when its init exits) belongs to the container and goes with it.
+      const cg = new Cgroup(rec.cgroup);
+      if (cg.pids().length > 0) await signalCgroup(rec, SIGKILL);
+      await cg.remove();
     }
     store.remove(lock);
     try {

@@ -58,6 +58,8 @@ function newSessionKeyring(id: string): void {
 /** Runs the init protocol on the inherited channel fd; never returns. */
 export async function runInit(fd: number, executors: readonly Executor[]): Promise<never> {
   const channel = new SyncChannel(fd);
+  // create places this process in the container's cgroup between these two messages.
+  if (!channel.send({ type: "hello" })) exitQuietly();
   const boot = channel.receive() as (Bootstrap & { type: string }) | undefined;
   if (boot === undefined || boot.type !== "bootstrap") exitQuietly();
   let ready = false;

@@ -226,7 +226,8 @@ const throttleDevice = obj({
   rate: req(int64("uint64")),
 });
 
-const resources = obj({
+/** The schema of `linux.resources` (also what `update --resources` reads). */
+export const resourcesSchema = obj({
   devices: opt(arr(deviceRule)),
   memory: opt(obj({
     limit: opt(int64("int64")),
@@ -297,7 +298,7 @@ const linux = obj({
   devices: opt(arr(device)),
   netDevices: opt(map(obj({ name: opt(str()) }))),
   cgroupsPath: opt(str()),
-  resources: opt(resources),
+  resources: opt(resourcesSchema),
   intelRdt: opt(obj({
     closID: opt(str()),
     l3CacheSchema: opt(str()),
@@ -364,7 +365,7 @@ export type Hooks = Infer<typeof hooks>;
 /** `linux`. */
 export type Linux = Infer<typeof linux>;
 /** `linux.resources`. */
-export type Resources = Infer<typeof resources>;
+export type Resources = Infer<typeof resourcesSchema>;
 /** `linux.seccomp`. */
 export type Seccomp = Infer<typeof seccomp>;
 /** One uid/gid mapping. */

@@ -1,6 +1,6 @@
 /** config.json text to a validated Spec, or a SpecError listing every problem. */
 import { SpecError, type SpecIssue } from "../errors.ts";
-import { type Spec, specSchema } from "./config.ts";
+import { type Resources, resourcesSchema, type Spec, specSchema } from "./config.ts";
 import { parseJsonExact } from "./schema.ts";
 import { validateSpec } from "./validate.ts";
 
@@ -33,4 +33,21 @@ export function parseSpec(
   const problems = validateSpec(spec);
   if (problems.length > 0) throw new SpecError(file, problems);
   return spec;
+}
+
+/** Parses a `linux.resources` object on its own (`update --resources`); `file` names it. */
+export function parseResources(text: string, file: string): Resources {
+  let data: unknown;
+  try {
+    data = parseJsonExact(text);
+  } catch (err) {
+    throw new SpecError(file, [{ path: "", message: `not valid JSON: ${(err as Error).message}` }]);
+  }
+  const issues: SpecIssue[] = [];
+  const r = resourcesSchema.parse(data, "", issues);
+  if (r === undefined || issues.length > 0) {
+    if (issues.length === 0) issues.push({ path: "", message: "must be a JSON object" });
+    throw new SpecError(file, issues);
+  }
+  return r;
 }

@@ -26,6 +26,16 @@ export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | 
   return text === undefined ? undefined : parseProcStat(text);
 }
 
+/** True when the container's cgroup is frozen (v1 freezer.state, or v2 cgroup.freeze). */
+export function isFrozen(record: ContainerRecord): boolean {
+  const cg = record.cgroup;
+  if (cg === undefined) return false;
+  const v1 = cg.v1.freezer;
+  if (v1 !== undefined) return readTextRaw(`${v1}/freezer.state`)?.trim() === "FROZEN";
+  if (cg.v2 === undefined) return false;
+  return /^frozen 1$/m.test(readTextRaw(`${cg.v2}/cgroup.events`) ?? "");
+}
+
 /**
  * The status to report for a recorded container in `dir`: checked against the live process
  * table, and, as runc does, "created" only while the exec fifo exists (a `start` that was
@@ -33,7 +43,10 @@ export function readProcessInfo(pid: number, procRoot = "/proc"): ProcessInfo | 
  */
 export function currentStatus(record: ContainerRecord, dir: string): ContainerStatus {
   const live = liveStatus(record.status, record.pid, record.pidStartTime, readProcessInfo);
-  if (live !== "created") return live;
+  if (live === "stopped") return live;
+  // Paused is whatever the freezer says: a container thawed behind denki's back is running.
+  if (isFrozen(record)) return "paused";
+  if (live !== "created" && live !== "paused") return live;
   try {
     Deno.statSync(`${dir}/${EXEC_FIFO}`);
     return "created";

@@ -3,6 +3,7 @@
  * is an error naming the file, never a stack trace), and the OCI state JSON shown by `state`.
  */
 import { DenkiError } from "../errors.ts";
+import type { CgroupRecord } from "../cgroups/manager.ts";
 import type { Hook } from "../spec/config.ts";
 import type { ContainerStatus } from "./status.ts";
 
@@ -28,6 +29,8 @@ export interface ContainerRecord {
   annotations: Record<string, string>;
   /** Hooks that run after `create` returns (poststart in `start`, poststop in `delete`). */
   hooks?: { poststart: Hook[]; poststop: Hook[] };
+  /** The container's cgroup (none for rootless Wasm sandboxes). */
+  cgroup?: CgroupRecord;
 }
 
 /** The state JSON that `denki state` prints, in runc's field order. */
@@ -100,6 +103,14 @@ export function parseRecord(file: string, text: string): ContainerRecord {
     Object.values(ann).some((v) => typeof v !== "string")
   ) {
     throw corrupt(`"annotations" is not an object of strings`);
+  }
+  const cg = o.cgroup as Record<string, unknown> | undefined;
+  if (
+    cg !== undefined &&
+    (typeof cg !== "object" || cg === null || typeof cg.path !== "string" ||
+      typeof cg.v1 !== "object" || cg.v1 === null || !Array.isArray(cg.created))
+  ) {
+    throw corrupt(`"cgroup" is not a cgroup record`);
   }
   return {
     ...o,

@@ -1,0 +1,84 @@
+/**
+ * Where the host's cgroup hierarchies are: v1 controllers each on their own mount, a cgroup2
+ * ("unified") mount, or both (hybrid). Parsed from /proc/self/mountinfo; pure apart from
+ * `hostLayout`, so tests feed it text.
+ */
+import { readTextRaw } from "../sys/rawfs.ts";
+
+/** One mounted hierarchy. */
+export interface Hierarchy {
+  /** Mount point, e.g. /sys/fs/cgroup/memory. */
+  mount: string;
+  /** The cgroup shown at the mount point (mountinfo field 4; "/" unless namespaced). */
+  root: string;
+}
+
+/** The host's cgroup hierarchies. */
+export interface Layout {
+  /** v1 controller name (and "name=systemd" style names) to its hierarchy. */
+  v1: Map<string, Hierarchy>;
+  /** The cgroup2 hierarchy, with the controllers its root offers. */
+  unified?: Hierarchy & { controllers: Set<string> };
+}
+
+/** "unified" (v2 only), "legacy" (v1 only), "hybrid" (both) or "none". */
+export function layoutMode(layout: Layout): "unified" | "legacy" | "hybrid" | "none" {
+  const v1 = [...layout.v1.keys()].some((k) => !k.startsWith("name="));
+  if (layout.unified && !v1) return "unified";
+  if (layout.unified) return "hybrid";
+  return v1 ? "legacy" : "none";
+}
+
+/** Parses mountinfo text into the hierarchies; a controller mounted twice keeps its first mount. */
+export function parseLayout(mountinfo: string, unifiedControllers = ""): Layout {
+  const layout: Layout = { v1: new Map() };
+  for (const line of mountinfo.split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (pre === undefined || post === undefined) continue;
+    const fields = pre.split(" ");
+    const root = unescape(fields[3] ?? "/");
+    const mount = unescape(fields[4] ?? "");
+    const [fstype, , superOpts = ""] = post.split(" ");
+    if (fstype === "cgroup2") {
+      layout.unified ??= {
+        mount,
+        root,
+        controllers: new Set(unifiedControllers.split(/\s+/).filter((c) => c !== "")),
+      };
+    } else if (fstype === "cgroup") {
+      for (const opt of superOpts.split(",")) {
+        if (opt === "rw" || opt === "ro" || (OPTIONS.has(opt) && !opt.startsWith("name="))) {
+          continue;
+        }
+        if (!layout.v1.has(opt)) layout.v1.set(opt, { mount, root });
+      }
+    }
+  }
+  return layout;
+}
+
+/** Super options of a v1 cgroup mount that are not controller names. */
+const OPTIONS = new Set([
+  "xattr",
+  "noprefix",
+  "clone_children",
+  "cpuset_v2_mode",
+  "nsdelegate",
+  "memory_recursiveprot",
+  "favordynmods",
+]);
+
+/** mountinfo escapes space, tab, newline and backslash as \ooo. */
+function unescape(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+/** The layout of the host this process sees. */
+export function hostLayout(): Layout {
+  const layout = parseLayout(readTextRaw("/proc/self/mountinfo") ?? "");
+  if (layout.unified) {
+    const text = readTextRaw(`${layout.unified.mount}/cgroup.controllers`) ?? "";
+    layout.unified.controllers = new Set(text.split(/\s+/).filter((c) => c !== ""));
+  }
+  return layout;
+}

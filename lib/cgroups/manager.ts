@@ -1,0 +1,382 @@
+/**
+ * A container's cgroup: made on every v1 hierarchy and/or in the unified hierarchy, the init
+ * placed in it, the resources written, frozen and thawed, its processes listed and signalled,
+ * and removed with every directory denki made for it. v1 serves the controllers it has and v2
+ * the rest, as runc does on a hybrid host. What is made is kept in the container's record.
+ */
+import { DenkiError, SyscallError } from "../errors.ts";
+import { DENKI_PARENT } from "./path.ts";
+import type { Resources } from "../spec/config.ts";
+import { type CgroupIo, CgroupWriteError, realIo } from "./io.ts";
+import type { Layout } from "./layout.ts";
+import { devicesProgram } from "../plan/bpf_devices.ts";
+import { attachDeviceProgram, loadDeviceProgram } from "../sys/bpf.ts";
+import * as sc from "../sys/syscalls.ts";
+import { deviceRules } from "./devices.ts";
+import { v1DeviceWrites, v1Writes, v2Unsupported, v2Writes, type Write } from "./resources.ts";
+
+/** What is kept in state.json about a container's cgroup. */
+export interface CgroupRecord {
+  /** The cgroup path inside each hierarchy, e.g. /denki/ID. */
+  path: string;
+  /** v1 controller to the container's directory in that hierarchy. */
+  v1: Record<string, string>;
+  /** The container's directory in the unified hierarchy. */
+  v2?: string;
+  /** Controllers handled through v2 (those the unified root offers and v1 does not have). */
+  v2Controllers: string[];
+  /** Directories denki made, parents before children. */
+  created: string[];
+}
+
+const ENOENT = 2;
+const EBUSY = 16;
+const EINVAL = 22;
+const EOPNOTSUPP = 95;
+const ENOTSUPP = 524;
+
+/** The freezer's answer for `paused` and the state command. */
+export type FreezerState = "thawed" | "freezing" | "frozen";
+
+/** A container's cgroup. */
+export class Cgroup {
+  constructor(readonly rec: CgroupRecord, readonly io: CgroupIo = realIo) {}
+
+  /** Makes the cgroup directories on every hierarchy (v1 controllers, then unified). */
+  static create(layout: Layout, path: string, io: CgroupIo = realIo): Cgroup {
+    const rec: CgroupRecord = { path, v1: {}, v2Controllers: [], created: [] };
+    const cg = new Cgroup(rec, io);
+    try {
+      const made = new Map<string, string>();
+      for (const [controller, h] of layout.v1) {
+        if (controller.startsWith("name=")) continue;
+        // Controllers mounted together (cpu,cpuacct) share one directory.
+        const dir = made.get(h.mount) ?? cg.#mkdirs(h.mount, h.root, path, controller === "cpuset");
+        made.set(h.mount, dir);
+        rec.v1[controller] = dir;
+      }
+      if (layout.unified) {
+        rec.v2 = cg.#mkdirs(layout.unified.mount, layout.unified.root, path, false);
+        rec.v2Controllers = [...layout.unified.controllers].filter((c) => !(c in rec.v1)).sort();
+      }
+      if (rec.v2 === undefined && Object.keys(rec.v1).length === 0) {
+        throw new DenkiError(
+          "no cgroup hierarchy is mounted on this host (see /proc/self/mountinfo)",
+        );
+      }
+    } catch (err) {
+      cg.#removeDirs();
+      throw err;
+    }
+    return cg;
+  }
+
+  /** Makes `path` under a hierarchy mount, one level at a time, returning the leaf. */
+  #mkdirs(mount: string, root: string, path: string, cpuset: boolean): string {
+    // Seen through a cgroup namespace, the mount shows `root`; paths are taken below it.
+    const rel = root !== "/" && path.startsWith(`${root}/`) ? path.slice(root.length) : path;
+    // Another container's delete may remove a shared parent between two of these mkdirs.
+    for (let attempt = 0;; attempt++) {
+      try {
+        return this.#mkdirChain(mount, rel, cpuset);
+      } catch (err) {
+        if (attempt >= 3 || !(err instanceof SyscallError) || err.errno !== ENOENT) {
+          throw new DenkiError(`cannot create cgroup ${mount}${rel}: ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+
+  #mkdirChain(mount: string, rel: string, cpuset: boolean): string {
+    let dir = mount;
+    let sub = "";
+    for (const part of rel.split("/").filter((p) => p !== "")) {
+      const parent = dir;
+      dir = `${dir}/${part}`;
+      sub = `${sub}/${part}`;
+      // denki's own parent is shared by every container: whoever deletes last removes it.
+      const shared = sub === DENKI_PARENT || sub.startsWith(`${DENKI_PARENT}/`);
+      if ((this.io.mkdir(dir) || shared) && !this.rec.created.includes(dir)) {
+        this.rec.created.push(dir);
+      }
+      // A new v1 cpuset starts with no CPUs and no memory nodes; nothing can join it until
+      // it gets its parent's.
+      if (cpuset) {
+        for (const file of ["cpuset.cpus", "cpuset.mems"]) {
+          if ((this.io.read(`${dir}/${file}`) ?? "").trim() === "") {
+            this.io.write(`${dir}/${file}`, (this.io.read(`${parent}/${file}`) ?? "").trim());
+          }
+        }
+      }
+    }
+    return dir;
+  }
+
+  /** Every directory of the container (one per hierarchy). */
+  dirs(): string[] {
+    const dirs = new Set(Object.values(this.rec.v1));
+    if (this.rec.v2 !== undefined) dirs.add(this.rec.v2);
+    return [...dirs];
+  }
+
+  /** Puts a process (all its threads) into the cgroup on every hierarchy. */
+  join(pid: number): void {
+    for (const dir of this.dirs()) this.io.write(`${dir}/cgroup.procs`, String(pid));
+  }
+
+  /** Applies resources; returns warnings for settings this kernel lacks. `devices` adds rules. */
+  apply(r: Resources, opts: { devices: boolean }): string[] {
+    const notes: string[] = [];
+    const writes = this.#plan(r, notes);
+    if (opts.devices && "devices" in this.rec.v1) writes.push(...v1DeviceWrites(r));
+    else if (opts.devices && this.rec.v2 !== undefined) this.#attachDeviceFilter(r);
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i]!;
+      try {
+        this.#write(write, notes);
+      } catch (err) {
+        // memory+swap must stay >= memory: when raising both, swap has to go first.
+        const next = writes[i + 1];
+        if (
+          err instanceof ResourceError && err.errno === EINVAL &&
+          write.files[0] === "memory.limit_in_bytes" &&
+          next?.files[0] === "memory.memsw.limit_in_bytes"
+        ) {
+          this.#write(next, notes);
+          this.#write(write, notes);
+          i++;
+          continue;
+        }
+        throw err;
+      }
+    }
+    return notes;
+  }
+
+  /** cgroup v2 has no devices files: a BPF program attached to the cgroup decides instead. */
+  #attachDeviceFilter(r: Resources): void {
+    const program = devicesProgram(deviceRules(r));
+    const dir = this.rec.v2!;
+    const cgroupFd = sc.open(dir, sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC);
+    try {
+      const progFd = loadDeviceProgram(program);
+      try {
+        // The attachment lives as long as the cgroup; the fd is not needed after this.
+        attachDeviceProgram(cgroupFd, progFd);
+      } finally {
+        sc.close(progFd);
+      }
+    } catch (err) {
+      throw new DenkiError(`cannot attach the device filter to ${dir}: ${(err as Error).message}`);
+    } finally {
+      sc.close(cgroupFd);
+    }
+  }
+
+  /** Splits the resources between v1 controllers and v2, refusing what neither has. */
+  #plan(r: Resources, notes: string[]): Write[] {
+    const v1 = this.rec.v1;
+    const v2 = new Set(this.rec.v2Controllers);
+    const out: Write[] = [];
+    const v2Fields = new Set<string>();
+    if (this.rec.v2 !== undefined && (v2.size > 0 || Object.keys(v1).length === 0)) {
+      for (const write of v2Writes(r)) {
+        if (write.controller in v1) {
+          if (write.field.startsWith("unified.")) {
+            throw new DenkiError(
+              `linux.resources.${write.field}: the ${write.controller} controller is on cgroup v1 here, so it has no v2 files`,
+            );
+          }
+          continue;
+        }
+        if (v2.has(write.controller) || write.controller === "cgroup") {
+          out.push(write);
+          v2Fields.add(write.field);
+        } else if (Object.keys(v1).length === 0) {
+          throw missing(write);
+        }
+      }
+      if (Object.keys(v1).length === 0) {
+        for (const f of v2Unsupported(r)) {
+          notes.push(`linux.resources.${f} ignored: cgroup v2 has no such setting`);
+        }
+        return out;
+      }
+    } else if ((Object.keys(r.unified ?? {})).length > 0) {
+      throw new DenkiError(
+        "linux.resources.unified needs cgroup v2, which this host does not have",
+      );
+    }
+    const v1Out: Write[] = [];
+    for (const write of v1Writes(r)) {
+      if (write.controller in v1) v1Out.push(write);
+      else if (!v2Fields.has(write.field)) throw missing(write);
+    }
+    return [...v1Out, ...out];
+  }
+
+  /** Where a controller's files live. */
+  #dirOf(controller: string): string {
+    const dir = this.rec.v1[controller] ?? this.rec.v2;
+    if (dir === undefined) {
+      throw new DenkiError(`the ${controller} cgroup controller is not available`);
+    }
+    return dir;
+  }
+
+  #write(write: Write, notes: string[]): void {
+    const dir = this.#dirOf(write.controller);
+    if (!(write.controller in this.rec.v1) && write.controller !== "cgroup") {
+      this.#enableV2(write.controller);
+    }
+    const file = write.files.find((f) => this.io.exists(`${dir}/${f}`)) ?? write.files.at(-1)!;
+    try {
+      this.io.write(`${dir}/${file}`, write.value);
+    } catch (err) {
+      const errno = err instanceof CgroupWriteError ? err.errno : 0;
+      if (write.optional && (errno === ENOENT || errno === EOPNOTSUPP || errno === ENOTSUPP)) {
+        notes.push(`linux.resources.${write.field} ignored: this kernel has no ${file}`);
+        return;
+      }
+      if (errno === ENOENT) {
+        throw new DenkiError(
+          `linux.resources.${write.field}: this kernel has no ${dir}/${file} to write ${
+            JSON.stringify(write.value)
+          } to`,
+        );
+      }
+      throw new ResourceError(`linux.resources.${write.field}: ${(err as Error).message}`, errno);
+    }
+  }
+
+  /** Turns a v2 controller on in every ancestor's subtree_control, so the leaf has its files. */
+  #enableV2(controller: string): void {
+    const leaf = this.rec.v2!;
+    const have = (this.io.read(`${leaf}/cgroup.controllers`) ?? "").split(/\s+/);
+    if (have.includes(controller)) return;
+    const mountLen = leaf.length - this.rec.path.length;
+    const parts = this.rec.path.split("/").filter((p) => p !== "");
+    let dir = leaf.slice(0, mountLen);
+    for (const part of parts) {
+      this.io.write(`${dir}/cgroup.subtree_control`, `+${controller}`);
+      dir = `${dir}/${part}`;
+    }
+  }
+
+  /** The freezer state of the cgroup. */
+  freezerState(): FreezerState {
+    const v1 = this.rec.v1.freezer;
+    if (v1 !== undefined) {
+      const s = (this.io.read(`${v1}/freezer.state`) ?? "").trim();
+      return s === "FROZEN" ? "frozen" : s === "FREEZING" ? "freezing" : "thawed";
+    }
+    if (this.rec.v2 === undefined) return "thawed";
+    if ((this.io.read(`${this.rec.v2}/cgroup.freeze`) ?? "0").trim() !== "1") return "thawed";
+    const events = this.io.read(`${this.rec.v2}/cgroup.events`) ?? "";
+    return /^frozen 1$/m.test(events) ? "frozen" : "freezing";
+  }
+
+  /** Freezes every process of the cgroup, waiting until the kernel says they all are. */
+  async freeze(): Promise<void> {
+    await this.#setFrozen(true);
+  }
+
+  /** Thaws the cgroup. */
+  async thaw(): Promise<void> {
+    await this.#setFrozen(false);
+  }
+
+  async #setFrozen(on: boolean): Promise<void> {
+    const v1 = this.rec.v1.freezer;
+    const [file, value] = v1 !== undefined
+      ? [`${v1}/freezer.state`, on ? "FROZEN" : "THAWED"]
+      : this.rec.v2 !== undefined
+      ? [`${this.rec.v2}/cgroup.freeze`, on ? "1" : "0"]
+      : [undefined, ""];
+    if (file === undefined) {
+      throw new DenkiError("no freezer: this host has neither v1 freezer nor cgroup v2");
+    }
+    const want: FreezerState = on ? "frozen" : "thawed";
+    const deadline = Date.now() + 10_000;
+    for (let round = 0;; round++) {
+      this.io.write(file, value);
+      if (this.freezerState() === want) return;
+      if (Date.now() > deadline) {
+        throw new DenkiError(`cgroup ${this.rec.path} did not become ${want} within 10 s`);
+      }
+      await new Promise((r) => setTimeout(r, Math.min(1 + round, 10)));
+    }
+  }
+
+  /** Every process in the cgroup and its children. */
+  pids(): number[] {
+    const dir = ["pids", "freezer", "memory", "cpu", "devices", "blkio", "cpuset"]
+      .map((c) => this.rec.v1[c]).find((d) => d !== undefined) ?? this.rec.v2;
+    if (dir === undefined) return [];
+    const out = new Set<number>();
+    const walk = (d: string) => {
+      for (const line of (this.io.read(`${d}/cgroup.procs`) ?? "").split("\n")) {
+        if (/^\d+$/.test(line.trim())) out.add(Number(line.trim()));
+      }
+      for (const child of this.io.children(d)) walk(`${d}/${child}`);
+    };
+    walk(dir);
+    return [...out].sort((a, b) => a - b);
+  }
+
+  /** How many times the kernel's OOM killer has killed a process of the cgroup. */
+  oomKills(): number {
+    const v1 = this.rec.v1.memory;
+    const text = v1 !== undefined
+      ? this.io.read(`${v1}/memory.oom_control`)
+      : this.rec.v2 !== undefined
+      ? this.io.read(`${this.rec.v2}/memory.events`)
+      : undefined;
+    const m = /^oom_kill (\d+)$/m.exec(text ?? "");
+    return m ? Number(m[1]) : 0;
+  }
+
+  /** Removes the container's directories (and every one denki made for it) once empty. */
+  async remove(): Promise<void> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const left = this.#removeDirs();
+      if (left.length === 0) return;
+      if (Date.now() > deadline) {
+        throw new DenkiError(`cannot remove cgroup ${left[0]}: it still has processes`);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
+  /** rmdir leaf first, then the parents denki made; returns the busy ones. */
+  #removeDirs(): string[] {
+    const busy: string[] = [];
+    const leaves = this.dirs();
+    const order = [...new Set([...leaves, ...[...this.rec.created].reverse()])];
+    // Deepest first, so parents are empty by the time they come up.
+    order.sort((a, b) => b.split("/").length - a.split("/").length);
+    for (const dir of order) {
+      const errno = this.io.rmdir(dir);
+      if (errno === 0 || errno === ENOENT) continue;
+      // A parent another container still uses is not ours to remove.
+      if (!leaves.includes(dir)) continue;
+      if (errno === EBUSY) busy.push(dir);
+      else throw new DenkiError(`cannot remove cgroup ${dir}: errno ${errno}`);
+    }
+    return busy;
+  }
+}
+
+/** A resource the kernel refused, keeping its errno for the memory/swap retry. */
+class ResourceError extends DenkiError {
+  constructor(message: string, readonly errno: number) {
+    super(message);
+  }
+}
+
+function missing(write: Write): DenkiError {
+  return new DenkiError(
+    `linux.resources.${write.field}: the ${write.controller} cgroup controller is not available on this host`,
+  );
+}
