@@ -302,6 +302,9 @@ export class Cgroup {
       this.io.write(file, value);
       if (this.freezerState() === want) return;
       if (Date.now() > deadline) {
+        // A freeze that cannot finish (a task stuck in the kernel) must not leave the
+        // container half frozen.
+        if (on) this.io.write(file, v1 !== undefined ? "THAWED" : "0");
         throw new DenkiError(`cgroup ${this.rec.path} did not become ${want} within 10 s`);
       }
       await new Promise((r) => setTimeout(r, Math.min(1 + round, 10)));

@@ -78,23 +78,6 @@ export function applyCwd(spec: Spec): void {
   }
 }
 
-/**
- * True when linux.resources.devices leaves every device usable (no rules, or a final rule
- * that allows all): only then may the container keep CAP_MKNOD and device nodes on its
- * root while there is no device cgroup to enforce the rules.
- */
-export function devicesUnrestricted(spec: Spec): boolean {
-  const rules = spec.linux?.resources?.devices ?? [];
-  if (rules.length === 0) return true;
-  const last = rules[rules.length - 1]!;
-  const all = (last.type === undefined || last.type === "a") && last.major === undefined &&
-    last.minor === undefined &&
-    (last.access === undefined || /^(?=.*r)(?=.*w)(?=.*m)/.test(last.access));
-  return last.allow && all;
-}
-
-const CAP_MKNOD = 27n;
-
 /** The capability masks a config asks for; unknown names are an error. */
 export function capabilityPlan(spec: Spec): {
   bounding: bigint;
@@ -121,12 +104,6 @@ export function capabilityPlan(spec: Spec): {
     throw new DenkiError(
       `unknown capabilities in process.capabilities: ${[...new Set(unknown)].join(", ")}`,
     );
-  }
-  if (!devicesUnrestricted(spec)) {
-    // Without a device cgroup a node made with mknod could reach any host device: the
-    // device rules can only be honoured by not letting the container make nodes at all.
-    const keep = ~(1n << CAP_MKNOD);
-    for (const k of Object.keys(plan) as (keyof typeof plan)[]) plan[k] &= keep;
   }
   return plan;
 }

@@ -11,7 +11,6 @@ import { createDevice, createDevLinks, devicePlan } from "./devices.ts";
 import { applyMount, planMounts } from "./mounts.ts";
 import { fdPath, openInRoot, openRoot } from "./resolve.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
-import { devicesUnrestricted } from "./process.ts";
 
 const MNT_DETACH = 2;
 
@@ -74,10 +73,6 @@ export function prepareRootfs(spec: Spec, rootfs: string, bundle: string): numbe
     sc.mount(null, parentMountPoint(mountinfo, rootfs), null, MS.PRIVATE, null);
     // The root must be a mount point for pivot_root.
     sc.mount(rootfs, rootfs, null, MS.BIND | MS.REC, null);
-    if (!devicesUnrestricted(spec)) {
-      // No device cgroup yet: device nodes shipped in the image must not open host devices.
-      sc.mount(null, rootfs, null, MS.BIND | MS.REMOUNT | MS.NODEV | keptFlags(rootfs), null);
-    }
   } catch (err) {
     fail(`cannot prepare rootfs ${rootfs}`, err);
   }

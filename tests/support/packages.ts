@@ -39,6 +39,8 @@ function present(w: Wanted): boolean {
 export const CONTAINER_PACKAGES: readonly Wanted[] = [
   { program: "runc", pkg: "runc" },
   { program: "busybox", pkg: "busybox-static" },
+  // `denki ps` runs the host's ps(1), as runc does.
+  { program: "ps", pkg: "procps" },
 ];
 
 /** What builds the WASI test programs and Wasm benchmark guests: C to wasm32-wasi, and WAT. */
