@@ -85,13 +85,8 @@ export function v1Writes(r: Resources): Write[] {
     if (c.realtimeRuntime !== undefined && big(c.realtimeRuntime) !== 0n) {
       out.push(w("cpu", "cpu.rt_runtime_us", c.realtimeRuntime, "cpu.realtimeRuntime"));
     }
-    if (c.idle !== undefined) out.push(w("cpu", "cpu.idle", c.idle, "cpu.idle"));
-    if (c.cpus) out.push(w("cpuset", "cpuset.cpus", c.cpus, "cpu.cpus"));
-    if (c.mems) out.push(w("cpuset", "cpuset.mems", c.mems, "cpu.mems"));
   }
-  if (r.pids?.limit !== undefined) {
-    out.push(w("pids", "pids.max", big(r.pids.limit) > 0n ? r.pids.limit : "max", "pids.limit"));
-  }
+  out.push(...sameInBoth(r));
   const b = r.blockIO;
   if (b) {
     if (b.weight !== undefined) {
@@ -144,6 +139,19 @@ export function v1Writes(r: Resources): Write[] {
     out.push(w("net_prio", "net_prio.ifpriomap", `${p.name} ${p.priority}`, "network.priorities"));
   }
   out.push(...rdmaWrites(r));
+  return out;
+}
+
+/** Settings whose files are named and valued alike in v1 and v2: cpu.idle, cpusets, pids. */
+function sameInBoth(r: Resources): Write[] {
+  const out: Write[] = [];
+  const c = r.cpu;
+  if (c?.idle !== undefined) out.push(w("cpu", "cpu.idle", c.idle, "cpu.idle"));
+  if (c?.cpus) out.push(w("cpuset", "cpuset.cpus", c.cpus, "cpu.cpus"));
+  if (c?.mems) out.push(w("cpuset", "cpuset.mems", c.mems, "cpu.mems"));
+  if (r.pids?.limit !== undefined) {
+    out.push(w("pids", "pids.max", big(r.pids.limit) > 0n ? r.pids.limit : "max", "pids.limit"));
+  }
   return out;
 }
 
@@ -247,13 +255,8 @@ export function v2Writes(r: Resources): Write[] {
       );
     }
     if (c.burst !== undefined) out.push(w("cpu", "cpu.max.burst", c.burst, "cpu.burst"));
-    if (c.idle !== undefined) out.push(w("cpu", "cpu.idle", c.idle, "cpu.idle"));
-    if (c.cpus) out.push(w("cpuset", "cpuset.cpus", c.cpus, "cpu.cpus"));
-    if (c.mems) out.push(w("cpuset", "cpuset.mems", c.mems, "cpu.mems"));
   }
-  if (r.pids?.limit !== undefined) {
-    out.push(w("pids", "pids.max", big(r.pids.limit) > 0n ? r.pids.limit : "max", "pids.limit"));
-  }
+  out.push(...sameInBoth(r));
   const b = r.blockIO;
   if (b) {
     if (b.weight !== undefined) {

@@ -1,5 +1,6 @@
 /** `denki list`: the containers under the state root, as a table, JSON or ids only. */
 import type { OptionDefs } from "../cli/command.ts";
+import { FORMAT_OPTION } from "./format_option.ts";
 import { currentStatus } from "../state/proc.ts";
 import { type OciState, toOciState } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
@@ -17,14 +18,7 @@ export function table(rows: readonly (readonly string[])[]): string {
 }
 
 const options = {
-  format: {
-    type: "string",
-    short: "f",
-    valueName: "FORMAT",
-    choices: ["table", "json"],
-    default: "table",
-    description: "output format",
-  },
+  format: FORMAT_OPTION,
   quiet: { type: "boolean", short: "q", description: "print only the container ids" },
 } as const satisfies OptionDefs;
 

@@ -3,19 +3,13 @@
  * reads; the table is the host's `ps` output (default `-ef`) cut to the container's pids.
  */
 import type { OptionDefs } from "../cli/command.ts";
+import { FORMAT_OPTION } from "./format_option.ts";
 import { causeOf, DenkiError } from "../errors.ts";
 import { containerProcesses } from "../lifecycle/control.ts";
 import type { DenkiCommand } from "./globals.ts";
 
 const options = {
-  format: {
-    type: "string",
-    short: "f",
-    valueName: "FORMAT",
-    choices: ["table", "json"],
-    default: "table",
-    description: "output format",
-  },
+  format: FORMAT_OPTION,
 } as const satisfies OptionDefs;
 
 /** Keeps the header and the lines of `ps` output whose PID column is one of `pids`. */

@@ -27,24 +27,21 @@ export function withCgroup(
 }
 
 /** Freezes every process of a created or running container. */
-export async function pauseContainer(root: string, id: string): Promise<void> {
-  const lock = acquire(new StateStore(root), id);
-  try {
-    const { status, cg } = withCgroup(root, id, "pause");
-    requireStatus("pause", id, status);
-    await cg.freeze();
-  } finally {
-    lock.release();
-  }
+export function pauseContainer(root: string, id: string): Promise<void> {
+  return setFrozen(root, id, "pause");
 }
 
 /** Thaws a paused container. */
-export async function resumeContainer(root: string, id: string): Promise<void> {
+export function resumeContainer(root: string, id: string): Promise<void> {
+  return setFrozen(root, id, "resume");
+}
+
+async function setFrozen(root: string, id: string, op: "pause" | "resume"): Promise<void> {
   const lock = acquire(new StateStore(root), id);
   try {
-    const { status, cg } = withCgroup(root, id, "resume");
-    requireStatus("resume", id, status);
-    await cg.thaw();
+    const { status, cg } = withCgroup(root, id, op);
+    requireStatus(op, id, status);
+    await (op === "pause" ? cg.freeze() : cg.thaw());
   } finally {
     lock.release();
   }
