@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { CgroupWriteError, MemoryIo } from "./io.ts";
 import { layoutMode, parseLayout } from "./layout.ts";
 import { Cgroup } from "./manager.ts";
+import { MemoryParentBook } from "./parents.ts";
 import { containerCgroupPath, parseSystemdPath } from "./path.ts";
 import { blkioToIoWeight, sharesToWeight, swapMaxV2, v1Writes, v2Writes } from "./resources.ts";
 import { v1DeviceLine } from "./devices.ts";
@@ -306,15 +307,39 @@ Deno.test("manager: freezer, pids of every child cgroup, OOM count, removal", as
   assert.ok(io.dirs.has("/sys/fs/cgroup/memory/k8s"), "a parent denki did not make stays");
 });
 
-Deno.test("manager: a parent still used by another container is left in place", async () => {
+Deno.test("manager: a shared parent goes with the last container out, whoever made it", async () => {
+  const io = new MemoryIo();
+  const book = new MemoryParentBook();
+  const layout = parseLayout(UNIFIED, "");
+  io.dirs.add("/sys/fs/cgroup/kubepods");
+  const a = Cgroup.create(layout, "/kubepods/p/a", io, book);
+  const b = Cgroup.create(layout, "/kubepods/p/b", io, book);
+  assert.deepEqual([...book.dirs], ["/sys/fs/cgroup/kubepods/p"]);
+  await a.remove();
+  assert.ok(io.dirs.has("/sys/fs/cgroup/kubepods/p"), "still used by b");
+  await b.remove();
+  assert.equal(io.dirs.has("/sys/fs/cgroup/kubepods/p"), false, "b removes what a made");
+  assert.ok(io.dirs.has("/sys/fs/cgroup/kubepods"), "a parent denki did not make stays");
+  assert.deepEqual([...book.dirs], []);
+  // /denki is denki's own: removed by the last container even without a book.
+  const c = Cgroup.create(layout, "/denki/c", io);
+  const d = Cgroup.create(layout, "/denki/d", io);
+  await c.remove();
+  await d.remove();
+  assert.equal(io.dirs.has("/sys/fs/cgroup/denki"), false);
+});
+
+Deno.test("manager: a cgroup with processes in it is refused and left as it was", () => {
   const io = new MemoryIo();
   const layout = parseLayout(UNIFIED, "");
-  const a = Cgroup.create(layout, "/denki/a", io);
-  const b = Cgroup.create(layout, "/denki/b", io);
-  await a.remove();
-  assert.ok(io.dirs.has("/sys/fs/cgroup/denki") && io.dirs.has("/sys/fs/cgroup/denki/b"));
-  await b.remove();
-  assert.equal(io.dirs.has("/sys/fs/cgroup/denki"), false, "the last container out removes /denki");
+  io.dirs.add("/sys/fs/cgroup/busy");
+  io.dirs.add("/sys/fs/cgroup/busy/c1");
+  io.files.set("/sys/fs/cgroup/busy/c1/cgroup.procs", "77\n");
+  assert.throws(
+    () => Cgroup.create(layout, "/busy/c1", io),
+    /cgroup \/busy\/c1 is not empty: 1 process/,
+  );
+  assert.ok(io.dirs.has("/sys/fs/cgroup/busy/c1"));
 });
 
 Deno.test("stats: runc's shape from v1 files, bigints exact", () => {

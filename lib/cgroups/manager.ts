@@ -9,6 +9,7 @@ import { DENKI_PARENT } from "./path.ts";
 import type { Resources } from "../spec/config.ts";
 import { type CgroupIo, CgroupWriteError, realIo } from "./io.ts";
 import type { Layout } from "./layout.ts";
+import type { ParentBook } from "./parents.ts";
 import { devicesProgram } from "../plan/bpf_devices.ts";
 import { attachDeviceProgram, loadDeviceProgram } from "../sys/bpf.ts";
 import * as sc from "../sys/syscalls.ts";
@@ -40,12 +41,19 @@ export type FreezerState = "thawed" | "freezing" | "frozen";
 
 /** A container's cgroup. */
 export class Cgroup {
-  constructor(readonly rec: CgroupRecord, readonly io: CgroupIo = realIo) {}
+  constructor(
+    readonly rec: CgroupRecord,
+    readonly io: CgroupIo = realIo,
+    readonly book?: ParentBook,
+  ) {}
 
-  /** Makes the cgroup directories on every hierarchy (v1 controllers, then unified). */
-  static create(layout: Layout, path: string, io: CgroupIo = realIo): Cgroup {
+  /**
+   * Makes the cgroup directories on every hierarchy (v1 controllers, then unified). A cgroup
+   * that already has processes belongs to someone else and is refused, as runc does.
+   */
+  static create(layout: Layout, path: string, io: CgroupIo = realIo, book?: ParentBook): Cgroup {
     const rec: CgroupRecord = { path, v1: {}, v2Controllers: [], created: [] };
-    const cg = new Cgroup(rec, io);
+    const cg = new Cgroup(rec, io, book);
     try {
       const made = new Map<string, string>();
       for (const [controller, h] of layout.v1) {
@@ -64,8 +72,17 @@ export class Cgroup {
           "no cgroup hierarchy is mounted on this host (see /proc/self/mountinfo)",
         );
       }
+      const procs = cg.pids();
+      if (procs.length > 0) {
+        throw new DenkiError(
+          `cgroup ${path} is not empty: ${procs.length} process(es) in it (another container's?)`,
+        );
+      }
+      const leaves = cg.dirs();
+      book?.add(rec.created.filter((d) => !leaves.includes(d)));
     } catch (err) {
-      cg.#removeDirs();
+      // Only what this call made: the directories of a cgroup in use stay as they were.
+      for (const dir of [...rec.created].reverse()) io.rmdir(dir);
       throw err;
     }
     return cg;
@@ -245,7 +262,14 @@ export class Cgroup {
           } to`,
         );
       }
-      throw new ResourceError(`linux.resources.${write.field}: ${(err as Error).message}`, errno);
+      // A real-time budget must fit in the parent's, and new cgroups start with none.
+      const hint = file === "cpu.rt_runtime_us" && errno === EINVAL
+        ? ` (the parent cgroup's cpu.rt_runtime_us must leave room for it)`
+        : "";
+      throw new ResourceError(
+        `linux.resources.${write.field}: ${(err as Error).message}${hint}`,
+        errno,
+      );
     }
   }
 
@@ -352,22 +376,39 @@ export class Cgroup {
     }
   }
 
-  /** rmdir leaf first, then the parents denki made; returns the busy ones. */
+  /** rmdir leaf first, then the parents denki made (this or another container); returns the busy ones. */
   #removeDirs(): string[] {
     const busy: string[] = [];
     const leaves = this.dirs();
-    const order = [...new Set([...leaves, ...[...this.rec.created].reverse()])];
+    const ancestors = leaves.flatMap((leaf) => this.#ancestors(leaf));
+    const recorded = this.book?.claimed(ancestors) ?? [];
+    const order = [...new Set([...leaves, ...this.rec.created, ...recorded])];
     // Deepest first, so parents are empty by the time they come up.
     order.sort((a, b) => b.split("/").length - a.split("/").length);
+    const gone: string[] = [];
     for (const dir of order) {
       const errno = this.io.rmdir(dir);
-      if (errno === 0 || errno === ENOENT) continue;
-      // A parent another container still uses is not ours to remove.
+      if (errno === 0 || errno === ENOENT) {
+        if (!leaves.includes(dir)) gone.push(dir);
+        continue;
+      }
+      // A parent another container still uses is left to the last one out.
       if (!leaves.includes(dir)) continue;
       if (errno === EBUSY) busy.push(dir);
       else throw new DenkiError(`cannot remove cgroup ${dir}: errno ${errno}`);
     }
+    this.book?.drop(gone);
     return busy;
+  }
+
+  /** The directories between a leaf and its hierarchy's mount point. */
+  #ancestors(leaf: string): string[] {
+    if (!leaf.endsWith(this.rec.path)) return [];
+    const mount = leaf.slice(0, leaf.length - this.rec.path.length);
+    const parts = this.rec.path.split("/").filter((p) => p !== "");
+    const out: string[] = [];
+    for (let i = 1; i < parts.length; i++) out.push(`${mount}/${parts.slice(0, i).join("/")}`);
+    return out;
   }
 }
 

@@ -27,6 +27,8 @@ import { signalName } from "../plan/signals.ts";
 import { Cgroup } from "../cgroups/manager.ts";
 import { hostLayout } from "../cgroups/layout.ts";
 import { containerCgroupPath } from "../cgroups/path.ts";
+import { realIo } from "../cgroups/io.ts";
+import { FileParentBook } from "../cgroups/parents.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -196,7 +198,9 @@ export async function createContainer(
   let channel: SyncChannel | undefined;
   let cgroup: Cgroup | undefined;
   try {
-    if (checked.cgroupPath !== undefined) cgroup = Cgroup.create(hostLayout(), checked.cgroupPath);
+    if (checked.cgroupPath !== undefined) {
+      cgroup = Cgroup.create(hostLayout(), checked.cgroupPath, realIo, new FileParentBook(root));
+    }
     makeFifo(`${lock.dir}/${EXEC_FIFO}`);
     const [parentEnd, childEnd] = sc.socketpair();
     sc.setCloexec(parentEnd, true);

@@ -11,6 +11,8 @@ import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
 import { signalName } from "../plan/signals.ts";
 import { Cgroup } from "../cgroups/manager.ts";
+import { realIo } from "../cgroups/io.ts";
+import { FileParentBook } from "../cgroups/parents.ts";
 
 const SIGKILL = 9;
 
@@ -133,7 +135,7 @@ export async function deleteContainer(
     if (rec.cgroup !== undefined) {
       // Whatever is left (a container sharing the host's pid namespace leaves its
       // processes behind when its init exits) belongs to the container and goes with it.
-      const cg = new Cgroup(rec.cgroup);
+      const cg = new Cgroup(rec.cgroup, realIo, new FileParentBook(root));
       if (cg.pids().length > 0) await signalCgroup(rec, SIGKILL);
       await cg.remove();
     }

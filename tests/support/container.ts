@@ -103,7 +103,8 @@ export class Lab {
   /** Ids of the containers that still have state. */
   containers(): string[] {
     try {
-      return [...Deno.readDirSync(this.root)].map((e) => e.name);
+      // Directories only, as `list` has them (the root also keeps denki's own files).
+      return [...Deno.readDirSync(this.root)].filter((e) => e.isDirectory).map((e) => e.name);
     } catch {
       return [];
     }
