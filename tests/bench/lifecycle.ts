@@ -6,7 +6,8 @@
 import type { BenchContext } from "./context.ts";
 import { type Case, measure, report, type Timing } from "./measure.ts";
 
-interface Runtime {
+/** A runtime under test: its command, environment and state root. */
+export interface Runtime {
   name: string;
   cmd: string[];
   env?: Record<string, string>;
@@ -15,7 +16,8 @@ interface Runtime {
 
 let counter = 0;
 
-async function exec(rt: Runtime, args: string[]): Promise<void> {
+/** Runs one runtime command; a failure throws with the last line of its log. */
+export async function exec(rt: Runtime, args: string[]): Promise<void> {
   const [program, ...pre] = rt.cmd;
   // No pipes: a created container keeps the stdio it inherits, so errors go to a log file.
   const log = `${rt.root}.log`;
@@ -73,7 +75,7 @@ function cases(rt: Runtime, bundle: string, dir: string): Case[] {
 }
 
 /** Force-deletes every container left under a runtime's root. */
-async function removeAll(rt: Runtime): Promise<void> {
+export async function removeAll(rt: Runtime): Promise<void> {
   let ids: string[] = [];
   try {
     ids = [...Deno.readDirSync(rt.root)].filter((e) => e.isDirectory).map((e) => e.name);
@@ -143,7 +145,7 @@ export async function lifecycleSection(ctx: BenchContext): Promise<string> {
     ),
     ratioLine(timings, "denki: run", "runc: run", 1.0, "run"),
     ...notes,
-    "note: runc and crun also create cgroups for each container; denki does not yet (cgroups issue).",
+    "note: every runtime here makes a cgroup per container (denki and runc on all nine hierarchies).",
   ];
   return lines.filter((l) => l !== undefined).join("\n");
 }

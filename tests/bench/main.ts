@@ -2,7 +2,7 @@
  * `deno task bench`: one markdown report from interleaved runs: command start-up, the
  * container lifecycle against runc (and crun where it runs), and the Wasm executor against
  * node:wasi. BENCH_ROUNDS sets the rounds of quick cases, BENCH_HEAVY_ROUNDS those of the
- * long Wasm workloads; BENCH_ONLY=startup,lifecycle,wasm picks sections.
+ * long Wasm workloads; BENCH_ONLY=startup,lifecycle,cgroups,wasm picks sections.
  */
 import { bundle } from "../../bin/bundle.ts";
 import {
@@ -13,6 +13,7 @@ import {
 } from "../support/packages.ts";
 import type { BenchContext } from "./context.ts";
 import { lifecycleSection } from "./lifecycle.ts";
+import { cgroupSection } from "./cgroups.ts";
 import { startupSection } from "./startup.ts";
 import { wasmSection } from "./wasm.ts";
 
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     ...WASM_TOOLCHAIN,
     { program: "node", pkg: "nodejs" },
   ]);
-  const only = (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,wasm").split(",");
+  const only = (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,cgroups,wasm").split(",");
   await bundle();
   const dir = Deno.makeTempDirSync({ prefix: "denki-bench-" });
   try {
@@ -69,6 +70,7 @@ async function main(): Promise<void> {
     const sections = [
       ["startup", startupSection],
       ["lifecycle", lifecycleSection],
+      ["cgroups", cgroupSection],
       ["wasm", wasmSection],
     ] as const;
     for (const [name, section] of sections) {
