@@ -59,6 +59,15 @@ const TABLE = {
   pidfd_open: [434, 434],
   close_range: [436, 436],
   openat2: [437, 437],
+  seccomp: [317, 277],
+  socket: [41, 198],
+  connect: [42, 203],
+  bind: [49, 200],
+  listen: [50, 201],
+  sendmsg: [46, 211],
+  recvmsg: [47, 212],
+  getppid: [110, 173],
+  lseek: [8, 62],
   bpf: [321, 280],
 } as const;
 
