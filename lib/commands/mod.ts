@@ -48,6 +48,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./delete.ts")).command,
   },
   {
+    name: "exec",
+    summary: "run a new process in a running container",
+    load: async () => (await import("./exec.ts")).command,
+  },
+  {
     name: "pause",
     summary: "freeze every process of a container",
     load: async () => (await import("./pause.ts")).command,
@@ -86,6 +91,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "features",
     summary: "show the runtime-spec features this denki implements",
     load: async () => (await import("./features.ts")).command,
+  },
+  {
+    name: "exec-init",
+    summary: "the process exec starts (not for direct use)",
+    hidden: true,
+    load: async () => (await import("./exec_init.ts")).command,
   },
   {
     name: "init",

@@ -8,6 +8,7 @@ import { updateContainer } from "../lifecycle/control.ts";
 import type { Resources } from "../spec/config.ts";
 import { parseResources } from "../spec/parse.ts";
 import type { DenkiCommand } from "./globals.ts";
+import { readAllStdin } from "./stdin.ts";
 
 const str = (description: string, valueName = "VALUE") =>
   ({ type: "string", valueName, description }) as const;
@@ -138,20 +139,3 @@ export const command: DenkiCommand<typeof options> = {
     updateContainer(globals.root, args[0]!, r, globals.log);
   },
 };
-
-function readAllStdin(): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(65536);
-  for (;;) {
-    const n = Deno.stdin.readSync(buf);
-    if (n === null || n === 0) break;
-    chunks.push(buf.slice(0, n));
-  }
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}

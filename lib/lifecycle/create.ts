@@ -22,6 +22,7 @@ import { claim } from "../state/lock.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { hookState } from "./common.ts";
+import { writePidFile } from "./pid_file.ts";
 import { EXEC_FIFO } from "../state/store.ts";
 import { signalName } from "../plan/signals.ts";
 import { Cgroup } from "../cgroups/manager.ts";
@@ -157,24 +158,6 @@ function createdNow(): string {
     const frac = ms.replace(/0+$/, "");
     return frac ? `.${frac}Z` : "Z";
   });
-}
-
-/** Writes the pid file atomically (temp file + rename), runc's format: the pid, no newline. */
-function writePidFile(path: string, pid: number): void {
-  const abs = resolve(Deno.cwd(), path);
-  const dir = abs.slice(0, abs.lastIndexOf("/")) || "/";
-  const tmp = `${dir}/.${abs.slice(abs.lastIndexOf("/") + 1)}.tmp-${Deno.pid}`;
-  try {
-    Deno.writeTextFileSync(tmp, String(pid), { createNew: true, mode: 0o644 });
-    Deno.renameSync(tmp, abs);
-  } catch (err) {
-    try {
-      Deno.removeSync(tmp);
-    } catch {
-      // nothing to clean
-    }
-    throw new DenkiError(`cannot write pid file ${abs}: ${causeOf(err)}`);
-  }
 }
 
 /** Creates the container; on success it is "created" and its init waits for `start`. */

@@ -63,10 +63,17 @@ export function withChildNamespaces<T>(spec: Spec, spawn: () => T): T {
     if (lines.length > 0) sc.writeTextRaw("/proc/self/timens_offsets", lines.join("\n"));
   }
   if (pid === undefined) return spawn();
-  const target = pid.path ? openNs(pid) : undefined;
+  return withPidNamespace(pid.path ? openNs(pid) : undefined, pid.path, spawn);
+}
+
+/**
+ * Runs `spawn` with the pid namespace for children set to the one `target` (an open
+ * namespace fd, closed here) refers to, or a new one when undefined; then restores ours.
+ */
+export function withPidNamespace<T>(target: number | undefined, what = "", spawn: () => T): T {
   const saved = sc.open("/proc/thread-self/ns/pid", sc.O_RDONLY | sc.O_CLOEXEC);
   try {
-    if (target !== undefined) sc.setns(target, NAMESPACES.pid.flag, pid.path);
+    if (target !== undefined) sc.setns(target, NAMESPACES.pid.flag, what);
     else sc.unshare(NAMESPACES.pid.flag);
     try {
       return spawn();

@@ -164,7 +164,8 @@ const scheduler = obj({
   period: opt(int64("uint64")),
 });
 
-const processSchema = obj({
+/** The schema of `process` (also what `exec --process` reads). */
+export const processSchema = obj({
   terminal: opt(bool()),
   consoleSize: opt(obj({ height: req(int("uint32")), width: req(int("uint32")) })),
   cwd: req(str()),

@@ -1,6 +1,13 @@
 /** config.json text to a validated Spec, or a SpecError listing every problem. */
 import { SpecError, type SpecIssue } from "../errors.ts";
-import { type Resources, resourcesSchema, type Spec, specSchema } from "./config.ts";
+import {
+  type Process,
+  processSchema,
+  type Resources,
+  resourcesSchema,
+  type Spec,
+  specSchema,
+} from "./config.ts";
 import { parseJsonExact } from "./schema.ts";
 import { validateSpec } from "./validate.ts";
 
@@ -35,8 +42,12 @@ export function parseSpec(
   return spec;
 }
 
-/** Parses a `linux.resources` object on its own (`update --resources`); `file` names it. */
-export function parseResources(text: string, file: string): Resources {
+/** Parses one JSON object with `schema`; every structural problem is reported at once. */
+function parsePart<T>(
+  schema: { parse(v: unknown, path: string, issues: SpecIssue[]): T | undefined },
+  text: string,
+  file: string,
+): T {
   let data: unknown;
   try {
     data = parseJsonExact(text);
@@ -44,10 +55,20 @@ export function parseResources(text: string, file: string): Resources {
     throw new SpecError(file, [{ path: "", message: `not valid JSON: ${(err as Error).message}` }]);
   }
   const issues: SpecIssue[] = [];
-  const r = resourcesSchema.parse(data, "", issues);
-  if (r === undefined || issues.length > 0) {
+  const value = schema.parse(data, "", issues);
+  if (value === undefined || issues.length > 0) {
     if (issues.length === 0) issues.push({ path: "", message: "must be a JSON object" });
     throw new SpecError(file, issues);
   }
-  return r;
+  return value;
+}
+
+/** Parses a `linux.resources` object on its own (`update --resources`); `file` names it. */
+export function parseResources(text: string, file: string): Resources {
+  return parsePart(resourcesSchema, text, file);
+}
+
+/** Parses a `process` object on its own (`exec --process`); `file` names it. */
+export function parseProcess(text: string, file: string): Process {
+  return parsePart(processSchema, text, file);
 }

@@ -87,7 +87,8 @@ export class Lab {
   /** Runs `denki --root <lab root> ...args` (stdio to files for commands that leave a container behind). */
   denki(args: string[], opts: RunOptions = {}): Promise<RunResult> {
     const lingers = args[0] === "create" ||
-      (args[0] === "run" && (args.includes("-d") || args.includes("--detach")));
+      ((args[0] === "run" || args[0] === "exec") &&
+        (args.includes("-d") || args.includes("--detach")));
     return run(["--root", this.root, ...args], { files: lingers, ...opts });
   }
 

@@ -1,0 +1,176 @@
+/**
+ * `exec`, the runtime side: check the container can take a new process, spawn denki's
+ * `exec-init` in the container's pid namespace, put it in the container's cgroup, hand it
+ * the process to run, and wait for it (or, detached, leave it running with a pid file).
+ */
+import { Cgroup } from "../cgroups/manager.ts";
+import { causeOf, DenkiError, InvalidState, SpecError } from "../errors.ts";
+import type { ExecBootstrap } from "../linux/exec_init.ts";
+import { withPidNamespace } from "../linux/namespaces.ts";
+import type { Logger } from "../log.ts";
+import { NAMESPACES } from "../plan/namespaces.ts";
+import { signalName } from "../plan/signals.ts";
+import { selfCommand } from "../self.ts";
+import type { Process, Spec } from "../spec/config.ts";
+import { parseSpec } from "../spec/parse.ts";
+import { validateSpec } from "../spec/validate.ts";
+import { currentStatus } from "../state/proc.ts";
+import type { ContainerRecord } from "../state/record.ts";
+import { requireStatus } from "../state/status.ts";
+import { StateStore } from "../state/store.ts";
+import { SyncChannel } from "../sync.ts";
+import * as sc from "../sys/syscalls.ts";
+import { forwardSignals } from "./forward.ts";
+import { writePidFile } from "./pid_file.ts";
+
+/** What `exec` was asked to do. */
+export interface ExecOptions {
+  /** The process to run; `process` of config.json changed by the flags, or --process. */
+  process: (spec: Spec) => Process;
+  detach: boolean;
+  pidFile?: string | undefined;
+  preserveFds: number;
+  ignorePaused: boolean;
+}
+
+/** The container's config.json, as create read it from the bundle. */
+function containerSpec(rec: ContainerRecord): { spec: Spec; text: string; file: string } {
+  const file = `${rec.bundle}/config.json`;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch (err) {
+    throw new DenkiError(`cannot read the container's ${file}: ${causeOf(err)}`);
+  }
+  return { spec: parseSpec(text, file, { validate: false }), text, file };
+}
+
+/** The process after the same checks a config's process gets. */
+function checkedProcess(spec: Spec, process: Process, file: string): Process {
+  const issues = validateSpec({ ...spec, process }).filter((i) => i.path.startsWith("process"));
+  if (process.args === undefined || process.args.length === 0) {
+    issues.push({ path: "process.args", message: "must name the program to run" });
+  }
+  if (issues.length > 0) throw new SpecError(file, issues);
+  if (process.apparmorProfile) {
+    throw new DenkiError("process.apparmorProfile: AppArmor is not supported");
+  }
+  if (process.selinuxLabel) throw new DenkiError("process.selinuxLabel: SELinux is not supported");
+  if (process.terminal) {
+    throw new DenkiError("exec --tty is not supported yet: run the command without a terminal");
+  }
+  return process;
+}
+
+/** Runs a new process in a running container; returns its exit status (0 when detached). */
+export async function execInContainer(
+  root: string,
+  id: string,
+  opts: ExecOptions,
+  log: Logger,
+): Promise<number> {
+  const store = new StateStore(root);
+  const rec = store.read(id);
+  const status = currentStatus(rec, store.dirOf(id));
+  if (status === "paused") {
+    if (!opts.ignorePaused) {
+      throw new InvalidState(
+        `cannot exec in container "${id}": it is paused (resume it, or use --ignore-paused)`,
+      );
+    }
+  } else {
+    requireStatus("exec", id, status);
+  }
+  if (rec.cgroup === undefined) {
+    throw new DenkiError(
+      `cannot exec in container "${id}": a rootless Wasm sandbox has no namespaces to join`,
+    );
+  }
+  const { spec, text, file } = containerSpec(rec);
+  if ((spec.linux?.namespaces ?? []).some((n) => n.type === "time")) {
+    throw new DenkiError(
+      `cannot exec in container "${id}": joining its time namespace needs a single-threaded process`,
+    );
+  }
+  const process = checkedProcess(spec, opts.process(spec), "the exec process");
+  const [parentEnd, childEnd] = sc.socketpair();
+  sc.setCloexec(parentEnd, true);
+  const channel = new SyncChannel(parentEnd);
+  let pid: number | undefined;
+  let running = false;
+  try {
+    const [exe, ...args] = selfCommand(["exec-init", String(childEnd)]);
+    const spawn = () => sc.spawn(exe!, [exe!, ...args], []);
+    try {
+      const ownPidNs = (spec.linux?.namespaces ?? []).some((n) => n.type === "pid");
+      if (ownPidNs) {
+        let nsFd: number;
+        try {
+          nsFd = sc.open(`/proc/${rec.pid}/ns/${NAMESPACES.pid.proc}`, sc.O_RDONLY | sc.O_CLOEXEC);
+        } catch {
+          throw new InvalidState(`cannot exec in container "${id}": container not running`);
+        }
+        pid = withPidNamespace(nsFd, `pid namespace of ${rec.pid}`, spawn);
+      } else {
+        pid = spawn();
+      }
+    } finally {
+      sc.close(childEnd);
+    }
+    log.debug(`container "${id}": exec process is pid ${pid}`);
+    const hello = channel.receive();
+    if (hello?.type !== "hello") throw await processDied(pid);
+    new Cgroup(rec.cgroup).join(pid);
+    const boot: ExecBootstrap = {
+      config: text,
+      configFile: file,
+      process,
+      initPid: rec.pid,
+      preserveFds: opts.preserveFds,
+      bundle: rec.bundle,
+    };
+    channel.send({ type: "bootstrap", ...boot });
+    const answer = channel.receive();
+    // End of file without a word: the channel closed at execve, so the command runs.
+    if (answer?.type === "error") {
+      await sc.waitChild(pid);
+      pid = undefined;
+      throw new DenkiError(String(answer.message));
+    }
+    if (answer !== undefined) {
+      throw new DenkiError(`exec process sent an unexpected message: ${JSON.stringify(answer)}`);
+    }
+    running = true;
+    if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
+    if (opts.detach) return 0;
+    return await waitForwarding(pid);
+  } catch (err) {
+    if (pid !== undefined && !running) {
+      sc.kill(pid, 9);
+      await sc.waitChild(pid);
+    }
+    throw err;
+  } finally {
+    channel.close();
+  }
+}
+
+/** Waits for the process, passing signals on; its status as a shell reports it. */
+async function waitForwarding(pid: number): Promise<number> {
+  const stop = forwardSignals(pid);
+  try {
+    return (await sc.waitChild(pid)).code;
+  } finally {
+    stop();
+  }
+}
+
+/** The error for an exec process that ended before it could report (reaps it). */
+async function processDied(pid: number): Promise<DenkiError> {
+  const status = await sc.waitChild(pid);
+  return new DenkiError(
+    `exec process exited before it started (${
+      status.signal ? `killed by ${signalName(status.signal)}` : `exit status ${status.code}`
+    })`,
+  );
+}
