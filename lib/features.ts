@@ -5,7 +5,8 @@
  */
 import { DENKI_VERSION } from "./version.ts";
 import { MAX_MINOR, MIN_MINOR } from "./spec/version.ts";
-import { HOOK_KINDS } from "./spec/config.ts";
+import { HOOK_KINDS, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from "./spec/config.ts";
+import { SCMP_ARCHES } from "./plan/seccomp/tables.ts";
 import { knownMountOptions } from "./plan/mount_options.ts";
 import { CAPABILITIES } from "./plan/capabilities.ts";
 
@@ -23,7 +24,15 @@ export function features(): Record<string, unknown> {
       namespaces: NAMESPACES,
       capabilities: Object.keys(CAPABILITIES),
       cgroup: { v1: true, v2: true, systemd: false, systemdUser: false, rdma: true },
-      seccomp: { enabled: false },
+      seccomp: {
+        enabled: true,
+        actions: [...SECCOMP_ACTIONS],
+        operators: [...SECCOMP_OPERATORS],
+        archs: Object.keys(SCMP_ARCHES),
+        knownFlags: [...SECCOMP_FLAGS],
+        // TSYNC is accepted and has nothing to do: the filter goes on the thread that execs.
+        supportedFlags: [...SECCOMP_FLAGS],
+      },
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },

@@ -2,9 +2,13 @@
  * The channel between `create` and the container init: JSON messages, one per line, over a
  * socketpair end that the init inherits. Blocking reads with raw syscalls, which work on any
  * thread and in any namespace; end of file means the other side is gone.
+ *
+ * A message may carry descriptors (the seccomp notify fd). Every read is a recvmsg with room
+ * for them, since a plain read(2) of those bytes would silently drop the descriptors.
  */
 import { SyscallError } from "./errors.ts";
 import * as sc from "./sys/syscalls.ts";
+import { recvWithFds, sendWithFds } from "./sys/unix.ts";
 
 const EPIPE = 32;
 const ECONNRESET = 104;
@@ -19,6 +23,8 @@ export type SyncMessage = { type: string; [key: string]: unknown };
 /** One end of the channel. */
 export class SyncChannel {
   #buffered = "";
+  /** Descriptors received so far and not yet taken. */
+  #fds: number[] = [];
   readonly #decoder = new TextDecoder();
 
   constructor(readonly fd: number) {}
@@ -34,6 +40,24 @@ export class SyncChannel {
     }
   }
 
+  /** Sends one message with descriptors attached; false when the other side is gone. */
+  sendWithFds(msg: SyncMessage, fds: readonly number[]): boolean {
+    try {
+      sendWithFds(this.fd, new TextEncoder().encode(JSON.stringify(msg) + "\n"), fds);
+      return true;
+    } catch (err) {
+      if (peerGone(err)) return false;
+      throw err;
+    }
+  }
+
+  /** The descriptors received with messages so far (close-on-exec), handed over once. */
+  takeFds(): number[] {
+    const fds = this.#fds;
+    this.#fds = [];
+    return fds;
+  }
+
   /** The next message, or undefined when the other side closed the channel. */
   receive(): SyncMessage | undefined {
     for (;;) {
@@ -43,22 +67,23 @@ export class SyncChannel {
         this.#buffered = this.#buffered.slice(nl + 1);
         return JSON.parse(line) as SyncMessage;
       }
-      const buf = new Uint8Array(65536);
-      let n: number;
+      let got: { data: Uint8Array; fds: number[] };
       try {
-        n = sc.read(this.fd, buf, "sync socket");
+        got = recvWithFds(this.fd, 65536, 4);
       } catch (err) {
         // A peer that died with unread data resets the connection instead of closing it.
         if (peerGone(err)) return undefined;
         throw err;
       }
-      if (n === 0) return undefined;
-      this.#buffered += this.#decoder.decode(buf.subarray(0, n), { stream: true });
+      this.#fds.push(...got.fds);
+      if (got.data.length === 0) return undefined;
+      this.#buffered += this.#decoder.decode(got.data, { stream: true });
     }
   }
 
-  /** Closes this end. */
+  /** Closes this end, and any descriptors received but never taken. */
   close(): void {
+    for (const fd of this.takeFds()) sc.close(fd);
     sc.close(this.fd);
   }
 }

@@ -15,3 +15,28 @@ Deno.test("SyncChannel: messages both ways, split writes, end of file", () => {
   assert.equal(left.send({ type: "late" }), false, "sending to a closed peer says so");
   left.close();
 });
+
+Deno.test("SyncChannel: a message carries a descriptor, also right behind another message", () => {
+  const [a, b] = sc.socketpair();
+  const [x, y] = sc.socketpair();
+  const left = new SyncChannel(a);
+  const right = new SyncChannel(b);
+  try {
+    left.send({ type: "first" });
+    assert.ok(left.sendWithFds({ type: "seccompFd" }, [x]));
+    assert.equal(right.receive()?.type, "first");
+    assert.equal(right.receive()?.type, "seccompFd");
+    const fds = right.takeFds();
+    assert.equal(fds.length, 1);
+    assert.deepEqual(right.takeFds(), [], "handed over once");
+    // The received fd is the same socket: what goes in one end comes out at y.
+    sc.writeAll(fds[0]!, new TextEncoder().encode("hi"));
+    const buf = new Uint8Array(8);
+    assert.equal(sc.read(y, buf), 2);
+    sc.close(fds[0]!);
+  } finally {
+    for (const fd of [x, y]) sc.close(fd);
+    left.close();
+    right.close();
+  }
+});

@@ -247,7 +247,9 @@ Deno.test("cli: features lists the supported version range and nothing unimpleme
     systemdUser: false,
     rdma: true,
   });
-  assert.equal(f.linux.seccomp.enabled, false);
+  assert.equal(f.linux.seccomp.enabled, true);
+  assert.ok(f.linux.seccomp.actions.includes("SCMP_ACT_NOTIFY"));
+  assert.ok(f.linux.seccomp.archs.includes("SCMP_ARCH_X86_64"));
   assert.equal(typeof f.annotations["dev.denki.version"], "string");
   assert.equal(f.annotations["dev.denki.executors"], "linux,wasm");
   assert.deepEqual(f.potentiallyUnsafeConfigAnnotations, [

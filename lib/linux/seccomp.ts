@@ -1,0 +1,64 @@
+/**
+ * Installing a compiled seccomp filter (lib/plan/seccomp) on the calling thread, and handing
+ * a notify listener fd to the process at `linux.seccomp.listenerPath`.
+ *
+ * No SECCOMP_FILTER_FLAG_TSYNC: the filter goes on the init's JS thread, which later execs
+ * the workload (execve keeps the calling thread's filters and ends the others), so Deno's
+ * other threads and the runtime's own setup stay unfiltered.
+ */
+import { SyscallError } from "../errors.ts";
+import type { HookState } from "../hooks.ts";
+import type { CompiledSeccomp } from "../plan/seccomp/compile.ts";
+import { syscall } from "../sys/libc.ts";
+import { connectUnix, sendWithFds } from "../sys/unix.ts";
+
+const SECCOMP_SET_MODE_FILTER = 1;
+const EACCES = 13;
+
+/**
+ * Installs the filter on this thread; returns the listener fd when the filter has
+ * SECCOMP_FILTER_FLAG_NEW_LISTENER. Without no_new_privs the kernel requires CAP_SYS_ADMIN.
+ */
+export function installSeccomp(compiled: CompiledSeccomp): number | undefined {
+  const prog = compiled.program;
+  // struct sock_fprog: u16 len, padding to 8, then the filter pointer.
+  const fprog = new Uint8Array(16);
+  const view = new DataView(fprog.buffer);
+  view.setUint16(0, prog.length / 8, true);
+  view.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(prog))), true);
+  const r = syscall("seccomp", SECCOMP_SET_MODE_FILTER, compiled.flags, fprog);
+  void prog; // the filter must stay alive until the kernel has copied it
+  if (r.ret < 0n) {
+    const why = r.errno === EACCES
+      ? "install filter (needs process.noNewPrivileges or CAP_SYS_ADMIN)"
+      : `install filter with flags 0x${compiled.flags.toString(16)}`;
+    throw new SyscallError("seccomp", why, r.errno);
+  }
+  return compiled.notify ? Number(r.ret) : undefined;
+}
+
+/** The runtime-spec's containerProcessState, sent to a seccomp agent with the notify fd. */
+export function containerProcessState(state: HookState, metadata: string | undefined): string {
+  return JSON.stringify({
+    ociVersion: state.ociVersion,
+    fds: ["seccompFd"],
+    pid: state.pid,
+    ...(metadata ? { metadata } : {}),
+    state,
+  });
+}
+
+/** Connects to the agent at `listenerPath` and sends it the notify fd and the state. */
+export function sendNotifyFd(
+  listenerPath: string,
+  fd: number,
+  state: HookState,
+  metadata?: string,
+): void {
+  const sock = connectUnix(listenerPath);
+  try {
+    sendWithFds(sock, new TextEncoder().encode(containerProcessState(state, metadata)), [fd]);
+  } finally {
+    syscall("close", sock);
+  }
+}
