@@ -158,3 +158,32 @@ T("refused: missing, stopped and paused containers, bad flags, missing programs"
   assert.equal(stopped.code, 1);
   assert.match(stopped.stderr, /its status is \\"stopped\\"/);
 });
+
+T(
+  "the container's seccomp profile filters the exec'd process, with and without NNP",
+  async (lab) => {
+    const profile = {
+      defaultAction: "SCMP_ACT_ALLOW",
+      syscalls: [{ names: ["mkdir", "mkdirat"], action: "SCMP_ACT_ERRNO" }],
+    };
+    await running(lab, "c1", (c) => {
+      c.linux.seccomp = profile;
+      c.mounts.push({ destination: "/tmp", type: "tmpfs", source: "tmpfs" });
+    });
+    for (const nnp of [false, true]) {
+      const r = await lab.denki([
+        "exec",
+        ...(nnp ? ["--no-new-privs"] : []),
+        "c1",
+        "sh",
+        "-c",
+        "grep ^Seccomp: /proc/self/status; mkdir /tmp/x || echo refused; touch /tmp/y && echo touched",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Seccomp:\s+2$/m, `nnp=${nnp}`);
+      assert.match(r.stdout, /^refused$/m, `nnp=${nnp}`);
+      assert.match(r.stdout, /^touched$/m, `nnp=${nnp}`);
+      assert.match(r.stderr, /Operation not permitted/);
+    }
+  },
+);

@@ -257,7 +257,11 @@ T("bad input fails with one line and leaves nothing behind", () =>
         (c) => (c.process.args = ["nosuchcmd"]),
         /exec: \\"nosuchcmd\\": executable file not found in \$PATH/,
       ],
-      ["terminal", (c) => (c.process.terminal = true), /process.terminal is not supported yet/],
+      [
+        "terminal without a console socket",
+        (c) => (c.process.terminal = true),
+        /cannot allocate tty if denki will detach without setting console socket/,
+      ],
       ["user namespace", (c) => {
         c.linux.namespaces.push({ type: "user" });
         c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];

@@ -14,7 +14,7 @@ export const CREATE_OPTIONS = {
   "console-socket": {
     type: "string",
     valueName: "PATH",
-    description: "unix socket for the terminal's master fd (not supported yet)",
+    description: "unix socket that receives the pty master when process.terminal is true",
   },
   "no-pivot": {
     type: "boolean",

@@ -1,8 +1,10 @@
 /**
  * `denki run ID`: create and start a container; in the foreground, forward signals to it,
- * wait for it, delete it and exit with its status (128+N when signal N killed it).
+ * wait for it, delete it and exit with its status (128+N when signal N killed it). A process
+ * with a terminal gets a pty whose master this process relays to the caller's stdio.
  */
 import type { OptionDefs } from "../cli/command.ts";
+import { attachTerminal } from "../lifecycle/console_relay.ts";
 import { createContainer } from "../lifecycle/create.ts";
 import { startContainer } from "../lifecycle/start.ts";
 import { deleteContainer } from "../lifecycle/stop.ts";
@@ -37,12 +39,17 @@ export const command: DenkiCommand<typeof options> = {
     const { root, log } = globals;
     const created = await createContainer(
       root,
-      createOptions(id, opts, globals.systemdCgroup),
+      { ...createOptions(id, opts, globals.systemdCgroup), foreground: !opts.detach },
       await globals.executors(),
       log,
     );
     const pid = created.record.pid;
-    const forward = FORWARDED.map((name) => {
+    // With a terminal, this process holds the pty: the caller's terminal goes raw and its
+    // size changes resize the pty (the kernel then signals the workload) instead of being
+    // forwarded.
+    const terminal = created.console === undefined ? undefined : attachTerminal(created.console);
+    const signals = terminal ? FORWARDED.filter((s) => s !== "SIGWINCH") : FORWARDED;
+    const forward = signals.map((name) => {
       const handler = () => sc.kill(pid, parseSignal(name)!);
       Deno.addSignalListener(name, handler);
       return () => Deno.removeSignalListener(name, handler);
@@ -55,10 +62,12 @@ export const command: DenkiCommand<typeof options> = {
         throw err;
       }
       if (opts.detach) return 0;
-      const status = await sc.waitChild(pid);
+      const status = terminal ? await terminal.relay(pid) : await sc.waitChild(pid);
+      terminal?.detach();
       await deleteContainer(root, id, true, log);
       return status.code;
     } finally {
+      terminal?.detach();
       for (const remove of forward) remove();
     }
   },

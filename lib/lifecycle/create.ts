@@ -6,7 +6,7 @@
  */
 import type { Executor } from "../../executors/executor.ts";
 import { selectExecutor } from "../../executors/executor.ts";
-import { causeOf, DenkiError } from "../errors.ts";
+import { causeOf, DenkiError, SyscallError } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { namespaceProblems, withChildNamespaces } from "../linux/namespaces.ts";
@@ -21,9 +21,12 @@ import { StateStore } from "../state/store.ts";
 import { claim } from "../state/lock.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
+import { connectUnix, recvWithFds } from "../sys/unix.ts";
 import { hookState } from "./common.ts";
+import { sendNotifyFd } from "../linux/seccomp.ts";
 import { writePidFile } from "./pid_file.ts";
 import { EXEC_FIFO } from "../state/store.ts";
+import { describeErrno } from "../plan/errno.ts";
 import { signalName } from "../plan/signals.ts";
 import { Cgroup } from "../cgroups/manager.ts";
 import { hostLayout } from "../cgroups/layout.ts";
@@ -42,11 +45,18 @@ export interface CreateOptions {
   preserveFds: number;
   /** `--systemd-cgroup`: cgroupsPath is a systemd unit (refused: denki has no systemd driver). */
   systemdCgroup?: boolean;
+  /**
+   * `run` without --detach: the caller stays attached, so a terminal needs no console socket
+   * (create keeps the pty master for it in Created.console) and one is refused, as in runc.
+   */
+  foreground?: boolean;
 }
 
 /** A created container: its record; its init is a child of this process (`run` waits on it). */
 export interface Created {
   record: ContainerRecord;
+  /** The pty master, for a foreground `run` whose process has a terminal (close-on-exec). */
+  console?: number;
 }
 
 /** Everything checked before any file is touched. */
@@ -75,13 +85,16 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   if (spec.process === undefined) {
     throw new DenkiError(`${file}: process is required to create a container`);
   }
-  if (spec.process.terminal) {
+  // runc's rules: a detached terminal needs someone to hold its master, and a console socket
+  // is only for a detached terminal.
+  const detach = !(opts.foreground ?? false);
+  if (detach && spec.process.terminal && opts.consoleSocket === undefined) {
     throw new DenkiError(
-      "process.terminal is not supported yet (terminals and --console-socket come later): set it to false",
+      "cannot allocate tty if denki will detach without setting console socket",
     );
   }
-  if (opts.consoleSocket !== undefined) {
-    throw new DenkiError("--console-socket is not supported yet (terminals come later)");
+  if ((!detach || !spec.process.terminal) && opts.consoleSocket !== undefined) {
+    throw new DenkiError("cannot use console socket if denki will not detach or allocate tty");
   }
   const problems = unsupportedSecurity(spec);
   if (problems.length > 0) throw new DenkiError(`${file}: ${problems.join("; ")}`);
@@ -124,9 +137,6 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
  */
 function unsupportedSecurity(spec: Spec): string[] {
   const out: string[] = [];
-  if (spec.linux?.seccomp) {
-    out.push("linux.seccomp is not supported yet: denki will not run without the filter asked for");
-  }
   if (spec.process?.apparmorProfile) {
     out.push("process.apparmorProfile: AppArmor is not supported");
   }
@@ -175,9 +185,17 @@ export async function createContainer(
       `linux.resources ${unenforced.join(", ")} not enforced: a rootless container gets no cgroup`,
     );
   }
+  const tty = spec.process!.terminal ? consoleEnds(opts.consoleSocket) : undefined;
   const store = new StateStore(root);
-  const lock = claim(store, opts.id);
+  let lock: ReturnType<typeof claim>;
+  try {
+    lock = claim(store, opts.id);
+  } catch (err) {
+    tty?.close();
+    throw err;
+  }
   let pid: number | undefined;
+  let master: number | undefined;
   let channel: SyncChannel | undefined;
   let cgroup: Cgroup | undefined;
   try {
@@ -190,11 +208,14 @@ export async function createContainer(
     channel = new SyncChannel(parentEnd);
     const [exe, ...args] = selfCommand(["init", String(childEnd)]);
     try {
+      // Inheritable only for this spawn: hooks run by this process must not get it.
+      if (tty) sc.setCloexec(tty.initEnd, false);
       // An empty environment: nothing of the caller's reaches the init (or the workload).
       const spawn = () => sc.spawn(exe!, [exe!, ...args], []);
       pid = checked.sandbox ? spawn() : withChildNamespaces(spec, spawn);
     } finally {
       sc.close(childEnd);
+      tty?.closeInitEnd();
     }
     log.debug(`container "${opts.id}": init is pid ${pid}`);
     // The init says hello once its runtime is up; it joins the cgroup then, before it
@@ -219,6 +240,7 @@ export async function createContainer(
       executor: checked.executor,
       sandbox: checked.sandbox,
       preserveFds: opts.preserveFds,
+      ...(tty ? { consoleSocket: tty.initEnd } : {}),
     });
     for (;;) {
       const msg = channel.receive();
@@ -228,6 +250,24 @@ export async function createContainer(
         throw err;
       }
       if (msg.type === "error") throw new DenkiError(String(msg.message));
+      if (msg.type === "seccompFd") {
+        // The init cannot reach listenerPath from inside the container: the agent gets the
+        // notify fd from here, and this copy is closed once sent.
+        const fds = channel.takeFds();
+        try {
+          if (fds.length !== 1) throw new DenkiError("container init sent no seccomp notify fd");
+          const state = hookState(spec, opts.id, "creating", pid!, bundle);
+          const s = spec.linux!.seccomp!;
+          try {
+            sendNotifyFd(s.listenerPath!, fds[0]!, state, s.listenerMetadata);
+          } catch (err) {
+            throw new DenkiError(`linux.seccomp.listenerPath: ${(err as Error).message}`);
+          }
+        } finally {
+          for (const fd of fds) sc.close(fd);
+        }
+        continue;
+      }
       if (msg.type === "hooks") {
         // prestart and createRuntime run here, in the runtime's namespaces.
         try {
@@ -252,6 +292,8 @@ export async function createContainer(
       }
       throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(msg)}`);
     }
+    // The init sent the master before "ready", so it is already waiting here.
+    if (tty?.keep !== undefined) master = receiveMaster(tty.keep);
     const info = readProcessInfo(pid);
     if (info === undefined) throw new DenkiError("container init exited right after it was ready");
     const record: ContainerRecord = {
@@ -273,8 +315,9 @@ export async function createContainer(
     if (!channel.send({ type: "recorded" })) {
       throw new DenkiError("container init exited right after it was ready");
     }
-    return { record };
+    return master === undefined ? { record } : { record, console: master };
   } catch (err) {
+    if (master !== undefined) sc.close(master);
     if (pid !== undefined) {
       sc.kill(pid, 9);
       await sc.waitChild(pid);
@@ -288,8 +331,63 @@ export async function createContainer(
     throw err;
   } finally {
     channel?.close();
+    tty?.close();
     lock.release();
   }
+}
+
+/** The console socket ends: the init's (inherited) and, for a foreground run, create's. */
+interface ConsoleEnds {
+  initEnd: number;
+  keep?: number;
+  closeInitEnd(): void;
+  close(): void;
+}
+
+/**
+ * Connects to the caller's console socket here, as runc does: the path is the caller's
+ * (relative to its cwd) and out of the init's reach once it switches root, and a bad path
+ * fails before anything is created. Without one (a foreground run) a socketpair stands in.
+ */
+function consoleEnds(path: string | undefined): ConsoleEnds {
+  let initEnd: number | undefined;
+  let keep: number | undefined;
+  if (path === undefined) {
+    [keep, initEnd] = sc.socketpair();
+    sc.setCloexec(keep, true);
+    sc.setCloexec(initEnd, true);
+  } else {
+    try {
+      initEnd = connectUnix(path);
+    } catch (err) {
+      const cause = err instanceof SyscallError ? describeErrno(err.errno) : causeOf(err);
+      throw new DenkiError(`cannot connect to console socket ${path}: ${cause}`);
+    }
+  }
+  const ends: ConsoleEnds = {
+    initEnd,
+    ...(keep === undefined ? {} : { keep }),
+    closeInitEnd() {
+      if (initEnd !== undefined) sc.close(initEnd);
+      initEnd = undefined;
+    },
+    close() {
+      ends.closeInitEnd();
+      if (keep !== undefined) sc.close(keep);
+      keep = undefined;
+    },
+  };
+  return ends;
+}
+
+/** Receives the pty master the init sent on the socketpair (exactly one fd). */
+function receiveMaster(sock: number): number {
+  const { fds } = recvWithFds(sock, 4096, 2);
+  if (fds.length !== 1) {
+    for (const fd of fds) sc.close(fd);
+    throw new DenkiError("container init did not send its terminal");
+  }
+  return fds[0]!;
 }
 
 /** The error for an init that exited before it was ready, saying how it ended (reaps it). */

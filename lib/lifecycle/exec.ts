@@ -20,6 +20,8 @@ import { requireStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
+import { sendNotifyFd } from "../linux/seccomp.ts";
+import { recordHookState } from "./common.ts";
 import { forwardSignals } from "./forward.ts";
 import { writePidFile } from "./pid_file.ts";
 
@@ -130,7 +132,11 @@ export async function execInContainer(
       bundle: rec.bundle,
     };
     channel.send({ type: "bootstrap", ...boot });
-    const answer = channel.receive();
+    let answer = channel.receive();
+    if (answer?.type === "seccompFd") {
+      forwardNotifyFd(channel, spec, rec, pid);
+      answer = channel.receive();
+    }
     // End of file without a word: the channel closed at execve, so the command runs.
     if (answer?.type === "error") {
       await sc.waitChild(pid);
@@ -152,6 +158,23 @@ export async function execInContainer(
     throw err;
   } finally {
     channel.close();
+  }
+}
+
+/** Hands the exec process's seccomp notify fd to the agent at listenerPath. */
+function forwardNotifyFd(channel: SyncChannel, spec: Spec, rec: ContainerRecord, pid: number) {
+  const fds = channel.takeFds();
+  try {
+    if (fds.length !== 1) throw new DenkiError("exec process sent no seccomp notify fd");
+    const s = spec.linux!.seccomp!;
+    const state = recordHookState({ ...rec, pid }, "running");
+    try {
+      sendNotifyFd(s.listenerPath!, fds[0]!, state, s.listenerMetadata);
+    } catch (err) {
+      throw new DenkiError(`linux.seccomp.listenerPath: ${(err as Error).message}`);
+    }
+  } finally {
+    for (const fd of fds) sc.close(fd);
   }
 }
 

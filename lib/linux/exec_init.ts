@@ -11,7 +11,9 @@ import type { Process, Spec } from "../spec/config.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
+import { compileSeccomp } from "../plan/seccomp/compile.ts";
 import { applyCredentials, applyCwd, applyRlimits, setNotDumpable } from "./process.ts";
+import { installSeccomp } from "./seccomp.ts";
 
 /** What `exec` sends once the process is in the cgroup. */
 export interface ExecBootstrap {
@@ -79,8 +81,21 @@ export async function runExecInit(fd: number, executors: readonly Executor[]): P
     const executor = executors.find((e) => e.name === "linux");
     if (executor === undefined) throw new DenkiError("exec needs the Linux executor");
     const env = executor.handleEnvs(spec);
+    // The container's filter, placed as in the init: before the credentials drop
+    // CAP_SYS_ADMIN unless no_new_privs lets it go on last, right before the exec.
+    const seccomp = spec.linux?.seccomp && compileSeccomp(spec.linux.seccomp, Deno.build.arch);
+    const install = () => {
+      const listener = installSeccomp(seccomp!);
+      if (listener !== undefined) {
+        // `exec` hands it to the agent on the host; the channel closes at execve.
+        if (!channel.sendWithFds({ type: "seccompFd" }, [listener])) Deno.exit(1);
+        sc.close(listener);
+      }
+    };
+    if (seccomp && !spec.process?.noNewPrivileges) install();
     applyCredentials(spec);
     executor.validate(spec, "/");
+    if (seccomp && spec.process?.noNewPrivileges) install();
     return await executor.exec(spec, env, {
       preserveFds: boot.preserveFds,
       root: "/",

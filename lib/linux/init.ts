@@ -13,7 +13,10 @@ import { parseSpec } from "../spec/parse.ts";
 import { SyncChannel } from "../sync.ts";
 import { SyscallError } from "../errors.ts";
 import * as sc from "../sys/syscalls.ts";
+import { setupConsole } from "./console.ts";
 import { enterNamespaces } from "./namespaces.ts";
+import { compileSeccomp } from "../plan/seccomp/compile.ts";
+import { installSeccomp } from "./seccomp.ts";
 import {
   applyCredentials,
   applyCwd,
@@ -38,6 +41,8 @@ interface Bootstrap {
   executor: string;
   /** Rootless Wasm: no namespaces, no root switch, no credentials to change. */
   sandbox: boolean;
+  /** process.terminal: the inherited fd of a connected socket that receives the pty master. */
+  consoleSocket?: number;
 }
 
 const encoder = new TextEncoder();
@@ -74,6 +79,9 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     sc.cloexecRange(3 + boot.preserveFds);
     // create validated this same text before sending it.
     const spec = parseSpec(boot.config, boot.configFile, { validate: false });
+    // Compiled before any work, so a profile denki cannot build fails `create` with its reason.
+    const seccomp = spec.linux?.seccomp && compileSeccomp(spec.linux.seccomp, Deno.build.arch);
+    let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
     const rootFd = boot.sandbox
       ? undefined
@@ -94,14 +102,48 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     if (rootFd !== undefined) {
       switchRoot(rootFd, boot.rootfs, boot.noPivot);
       setRootPropagation(spec);
+      // After the switch the pty comes from the container's devpts; /dev/console is bound
+      // before the root may turn read-only, and the peer is chowned while still root.
+      if (boot.consoleSocket !== undefined) {
+        setupConsole({
+          socket: boot.consoleSocket,
+          mountConsole: true,
+          uid: spec.process?.user?.uid,
+          size: spec.process?.consoleSize,
+        });
+      }
       applySystemSettings(spec);
       lockDownRootfs(spec);
       applyRlimits(spec);
       applyCwd(spec);
       if (!boot.noNewKeyring) newSessionKeyring(boot.id);
     }
+    if (rootFd === undefined && boot.consoleSocket !== undefined) {
+      // The rootless sandbox has no devpts of its own: the host's /dev/ptmx serves.
+      setupConsole({
+        socket: boot.consoleSocket,
+        mountConsole: false,
+        size: spec.process?.consoleSize,
+      });
+    }
     const env = executor.handleEnvs(spec);
+    // Seccomp goes on as late as possible, so the runtime's own setup is not filtered. Without
+    // no_new_privs that is here: installing then needs CAP_SYS_ADMIN, which applyCredentials
+    // may drop (runc orders it the same way). A notify fd must reach `create` before "ready",
+    // so such a filter goes on here in both cases, and filters the init's last steps (and
+    // startContainer hooks) too: the profile has to allow them, as under runc.
+    const installSeccompHere = () => {
+      const listener = installSeccomp(seccomp!);
+      seccompInstalled = true;
+      if (listener !== undefined) {
+        if (!channel.sendWithFds({ type: "seccompFd" }, [listener])) exitQuietly();
+        sc.close(listener);
+      }
+    };
+    if (seccomp && !spec.process?.noNewPrivileges) installSeccompHere();
     if (rootFd !== undefined) notes = applyCredentials(spec);
+    if (seccomp?.notify && !seccompInstalled) installSeccompHere();
+    notes.push(...seccomp?.notes ?? []);
     const root = boot.sandbox ? boot.rootfs : "/";
     executor.validate(spec, root);
     // Without create listening, or if it dies before recording the container, no one could
@@ -121,6 +163,9 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
         spec.hooks?.startContainer,
         hookState(spec, boot.id, "created", Deno.pid, boot.bundle),
       );
+      // With no_new_privs: right before the exec, yet before answering `start`, which then
+      // reports a filter the kernel refuses.
+      if (seccomp && !seccompInstalled) installSeccomp(seccomp);
     } catch (err) {
       sc.writeAll(fifo, encoder.encode(`1${(err as Error).message}`));
       exitQuietly();

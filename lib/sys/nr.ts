@@ -69,6 +69,7 @@ const TABLE = {
   getppid: [110, 173],
   lseek: [8, 62],
   bpf: [321, 280],
+  kcmp: [312, 272],
 } as const;
 
 /** Names of the syscalls denki makes. */

@@ -41,6 +41,10 @@ export const CONTAINER_PACKAGES: readonly Wanted[] = [
   { program: "busybox", pkg: "busybox-static" },
   // `denki ps` runs the host's ps(1), as runc does.
   { program: "ps", pkg: "procps" },
+  // util-linux `script` gives `denki run` a real terminal in the terminal tests.
+  { program: "script", pkg: "bsdutils" },
+  // The default seccomp profile podman uses (Debian 12 ships it in this package).
+  { file: "/usr/share/containers/seccomp.json", pkg: "golang-github-containers-common" },
 ];
 
 /** What builds the WASI test programs and Wasm benchmark guests: C to wasm32-wasi, and WAT. */
