@@ -269,3 +269,73 @@ T(
       assert.equal(r.stdout, "on-a-tty\r\n");
     }),
 );
+
+/** A running container (no terminal of its own) for the exec tests. */
+async function sleeper(lab: Lab, id = "c1"): Promise<void> {
+  const b = lab.bundle((c) => (c.process.args = ["sleep", "1000"]));
+  const r = await lab.denki(["run", "-d", "--bundle", b.dir, id]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+TS(
+  "exec --tty in a terminal relays the pty and returns the process's status",
+  () =>
+    withLab(async (lab) => {
+      await sleeper(lab);
+      const r = await underScript(
+        lab,
+        `$DENKI exec -t c1 sh -c 'tty; [ -t 0 ] && echo stdin-tty; read x; echo got:$x; exit 4'`,
+        "hello\n",
+      );
+      assert.equal(r.code, 4, r.stdout + r.stderr);
+      assert.match(r.stdout, /\/dev\/pts\/\d+\r\n/);
+      assert.match(r.stdout, /stdin-tty\r\n/);
+      assert.match(r.stdout, /got:hello\r\n/);
+    }),
+);
+
+T(
+  "exec --tty --detach: the master arrives on the console socket; runc's refusals",
+  () =>
+    withLab(async (lab) => {
+      await sleeper(lab);
+      const path = `${lab.dir}/exec-console.sock`;
+      const listener = listenUnix(path);
+      try {
+        const r = await lab.denki([
+          "exec",
+          "-t",
+          "-d",
+          "--console-socket",
+          path,
+          "c1",
+          "sh",
+          "-c",
+          "tty; stty size; read x; echo got:$x",
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(await readable(listener, 10000));
+        const conn = acceptUnix(listener);
+        const { fds, data } = recvWithFds(conn);
+        sc.close(conn);
+        assert.equal(fds.length, 1);
+        assert.equal(new TextDecoder().decode(data), "/dev/ptmx");
+        const master = fds[0]!;
+        try {
+          sc.writeAll(master, new TextEncoder().encode("there\n"));
+          const out = await readUntil(master, (t) => t.includes("got:there"));
+          assert.match(out, /^\/dev\/pts\/\d+\r\n/);
+        } finally {
+          sc.close(master);
+        }
+      } finally {
+        sc.close(listener);
+      }
+      const noSocket = await lab.denki(["exec", "-t", "-d", "c1", "true"]);
+      assert.equal(noSocket.code, 1);
+      assert.match(oneLine(noSocket.stderr), /cannot allocate tty if denki will detach/);
+      const noTty = await lab.denki(["exec", "--console-socket", path, "c1", "true"]);
+      assert.equal(noTty.code, 1);
+      assert.match(oneLine(noTty.stderr), /cannot use console socket/);
+    }),
+);

@@ -135,6 +135,7 @@ export const command: DenkiCommand<typeof options> = {
       pidFile: opts["pid-file"],
       preserveFds: opts["preserve-fds"],
       ignorePaused: opts["ignore-paused"],
+      consoleSocket: opts["console-socket"],
     }, globals.log);
     return code;
   },

@@ -8,7 +8,7 @@ import { attachTerminal } from "../lifecycle/console_relay.ts";
 import { createContainer } from "../lifecycle/create.ts";
 import { startContainer } from "../lifecycle/start.ts";
 import { deleteContainer } from "../lifecycle/stop.ts";
-import { parseSignal } from "../plan/signals.ts";
+import { FORWARDED, forwardSignals } from "../lifecycle/forward.ts";
 import * as sc from "../sys/syscalls.ts";
 import { CREATE_OPTIONS, createOptions } from "./create_options.ts";
 import type { DenkiCommand } from "./globals.ts";
@@ -17,18 +17,6 @@ const options = {
   ...CREATE_OPTIONS,
   detach: { type: "boolean", short: "d", description: "return once the container is running" },
 } as const satisfies OptionDefs;
-
-/** Signals a foreground `run` passes on to the container's process. */
-const FORWARDED: readonly Deno.Signal[] = [
-  "SIGHUP",
-  "SIGINT",
-  "SIGQUIT",
-  "SIGTERM",
-  "SIGUSR1",
-  "SIGUSR2",
-  "SIGWINCH",
-  "SIGCONT",
-];
 
 /** The `run` command. */
 export const command: DenkiCommand<typeof options> = {
@@ -49,11 +37,7 @@ export const command: DenkiCommand<typeof options> = {
     // forwarded.
     const terminal = created.console === undefined ? undefined : attachTerminal(created.console);
     const signals = terminal ? FORWARDED.filter((s) => s !== "SIGWINCH") : FORWARDED;
-    const forward = signals.map((name) => {
-      const handler = () => sc.kill(pid, parseSignal(name)!);
-      Deno.addSignalListener(name, handler);
-      return () => Deno.removeSignalListener(name, handler);
-    });
+    const stopForwarding = forwardSignals(pid, signals);
     try {
       try {
         await startContainer(root, id, log);
@@ -68,7 +52,7 @@ export const command: DenkiCommand<typeof options> = {
       return status.code;
     } finally {
       terminal?.detach();
-      for (const remove of forward) remove();
+      stopForwarding();
     }
   },
 };

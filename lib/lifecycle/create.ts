@@ -6,7 +6,7 @@
  */
 import type { Executor } from "../../executors/executor.ts";
 import { selectExecutor } from "../../executors/executor.ts";
-import { causeOf, DenkiError, SyscallError } from "../errors.ts";
+import { causeOf, DenkiError } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { namespaceProblems, withChildNamespaces } from "../linux/namespaces.ts";
@@ -21,12 +21,11 @@ import { StateStore } from "../state/store.ts";
 import { claim } from "../state/lock.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
-import { connectUnix, recvWithFds } from "../sys/unix.ts";
 import { hookState } from "./common.ts";
 import { sendNotifyFd } from "../linux/seccomp.ts";
 import { writePidFile } from "./pid_file.ts";
+import { consoleEnds, receiveMaster } from "./console_socket.ts";
 import { EXEC_FIFO } from "../state/store.ts";
-import { describeErrno } from "../plan/errno.ts";
 import { signalName } from "../plan/signals.ts";
 import { Cgroup } from "../cgroups/manager.ts";
 import { hostLayout } from "../cgroups/layout.ts";
@@ -334,60 +333,6 @@ export async function createContainer(
     tty?.close();
     lock.release();
   }
-}
-
-/** The console socket ends: the init's (inherited) and, for a foreground run, create's. */
-interface ConsoleEnds {
-  initEnd: number;
-  keep?: number;
-  closeInitEnd(): void;
-  close(): void;
-}
-
-/**
- * Connects to the caller's console socket here, as runc does: the path is the caller's
- * (relative to its cwd) and out of the init's reach once it switches root, and a bad path
- * fails before anything is created. Without one (a foreground run) a socketpair stands in.
- */
-function consoleEnds(path: string | undefined): ConsoleEnds {
-  let initEnd: number | undefined;
-  let keep: number | undefined;
-  if (path === undefined) {
-    [keep, initEnd] = sc.socketpair();
-    sc.setCloexec(keep, true);
-    sc.setCloexec(initEnd, true);
-  } else {
-    try {
-      initEnd = connectUnix(path);
-    } catch (err) {
-      const cause = err instanceof SyscallError ? describeErrno(err.errno) : causeOf(err);
-      throw new DenkiError(`cannot connect to console socket ${path}: ${cause}`);
-    }
-  }
-  const ends: ConsoleEnds = {
-    initEnd,
-    ...(keep === undefined ? {} : { keep }),
-    closeInitEnd() {
-      if (initEnd !== undefined) sc.close(initEnd);
-      initEnd = undefined;
-    },
-    close() {
-      ends.closeInitEnd();
-      if (keep !== undefined) sc.close(keep);
-      keep = undefined;
-    },
-  };
-  return ends;
-}
-
-/** Receives the pty master the init sent on the socketpair (exactly one fd). */
-function receiveMaster(sock: number): number {
-  const { fds } = recvWithFds(sock, 4096, 2);
-  if (fds.length !== 1) {
-    for (const fd of fds) sc.close(fd);
-    throw new DenkiError("container init did not send its terminal");
-  }
-  return fds[0]!;
 }
 
 /** The error for an init that exited before it was ready, saying how it ended (reaps it). */

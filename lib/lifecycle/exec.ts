@@ -22,7 +22,9 @@ import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { sendNotifyFd } from "../linux/seccomp.ts";
 import { recordHookState } from "./common.ts";
-import { forwardSignals } from "./forward.ts";
+import { attachTerminal } from "./console_relay.ts";
+import { type ConsoleEnds, consoleEnds, receiveMaster } from "./console_socket.ts";
+import { FORWARDED, forwardSignals } from "./forward.ts";
 import { writePidFile } from "./pid_file.ts";
 
 /** What `exec` was asked to do. */
@@ -33,6 +35,8 @@ export interface ExecOptions {
   pidFile?: string | undefined;
   preserveFds: number;
   ignorePaused: boolean;
+  /** --console-socket: receives the pty master of a --tty process. */
+  consoleSocket?: string | undefined;
 }
 
 /** The container's config.json, as create read it from the bundle. */
@@ -58,9 +62,6 @@ function checkedProcess(spec: Spec, process: Process, file: string): Process {
     throw new DenkiError("process.apparmorProfile: AppArmor is not supported");
   }
   if (process.selinuxLabel) throw new DenkiError("process.selinuxLabel: SELinux is not supported");
-  if (process.terminal) {
-    throw new DenkiError("exec --tty is not supported yet: run the command without a terminal");
-  }
   return process;
 }
 
@@ -95,6 +96,33 @@ export async function execInContainer(
     );
   }
   const process = checkedProcess(spec, opts.process(spec), "the exec process");
+  // runc's rules: a detached terminal needs someone to hold its master, and a console
+  // socket is only for a detached terminal.
+  if (opts.detach && process.terminal && opts.consoleSocket === undefined) {
+    throw new DenkiError("cannot allocate tty if denki will detach without setting console socket");
+  }
+  if ((!opts.detach || !process.terminal) && opts.consoleSocket !== undefined) {
+    throw new DenkiError("cannot use console socket if denki will not detach or allocate tty");
+  }
+  const tty = process.terminal ? consoleEnds(opts.consoleSocket) : undefined;
+  try {
+    return await spawnExec(rec, spec, text, file, process, opts, tty, log);
+  } finally {
+    tty?.close();
+  }
+}
+
+async function spawnExec(
+  rec: ContainerRecord,
+  spec: Spec,
+  text: string,
+  file: string,
+  process: Process,
+  opts: ExecOptions,
+  tty: ConsoleEnds | undefined,
+  log: Logger,
+): Promise<number> {
+  const id = rec.id;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
   const channel = new SyncChannel(parentEnd);
@@ -104,6 +132,8 @@ export async function execInContainer(
     const [exe, ...args] = selfCommand(["exec-init", String(childEnd)]);
     const spawn = () => sc.spawn(exe!, [exe!, ...args], []);
     try {
+      // Inheritable only for this spawn.
+      if (tty) sc.setCloexec(tty.initEnd, false);
       const ownPidNs = (spec.linux?.namespaces ?? []).some((n) => n.type === "pid");
       if (ownPidNs) {
         let nsFd: number;
@@ -118,11 +148,12 @@ export async function execInContainer(
       }
     } finally {
       sc.close(childEnd);
+      tty?.closeInitEnd();
     }
     log.debug(`container "${id}": exec process is pid ${pid}`);
     const hello = channel.receive();
     if (hello?.type !== "hello") throw await processDied(pid);
-    new Cgroup(rec.cgroup).join(pid);
+    new Cgroup(rec.cgroup!).join(pid);
     const boot: ExecBootstrap = {
       config: text,
       configFile: file,
@@ -130,6 +161,7 @@ export async function execInContainer(
       initPid: rec.pid,
       preserveFds: opts.preserveFds,
       bundle: rec.bundle,
+      ...(tty ? { consoleSocket: tty.initEnd } : {}),
     };
     channel.send({ type: "bootstrap", ...boot });
     let answer = channel.receive();
@@ -149,7 +181,16 @@ export async function execInContainer(
     running = true;
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
     if (opts.detach) return 0;
-    return await waitForwarding(pid);
+    if (tty?.keep === undefined) return await waitForwarding(pid);
+    // The master came before the exec, so it is already waiting on our end.
+    const terminal = attachTerminal(receiveMaster(tty.keep));
+    const stop = forwardSignals(pid, FORWARDED.filter((s) => s !== "SIGWINCH"));
+    try {
+      return (await terminal.relay(pid)).code;
+    } finally {
+      terminal.detach();
+      stop();
+    }
   } catch (err) {
     if (pid !== undefined && !running) {
       sc.kill(pid, 9);

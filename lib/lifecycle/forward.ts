@@ -14,9 +14,9 @@ export const FORWARDED: readonly Deno.Signal[] = [
   "SIGCONT",
 ];
 
-/** Forwards FORWARDED signals to `pid` until the returned function is called. */
-export function forwardSignals(pid: number): () => void {
-  const removers = FORWARDED.map((name) => {
+/** Forwards `signals` to `pid` until the returned function is called. */
+export function forwardSignals(pid: number, signals = FORWARDED): () => void {
+  const removers = signals.map((name) => {
     const handler = () => sc.kill(pid, parseSignal(name)!);
     Deno.addSignalListener(name, handler);
     return () => Deno.removeSignalListener(name, handler);

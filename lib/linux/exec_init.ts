@@ -12,6 +12,7 @@ import { parseSpec } from "../spec/parse.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { compileSeccomp } from "../plan/seccomp/compile.ts";
+import { setupConsole } from "./console.ts";
 import { applyCredentials, applyCwd, applyRlimits, setNotDumpable } from "./process.ts";
 import { installSeccomp } from "./seccomp.ts";
 
@@ -26,6 +27,8 @@ export interface ExecBootstrap {
   initPid: number;
   preserveFds: number;
   bundle: string;
+  /** process.terminal: the inherited fd of a connected socket that receives the pty master. */
+  consoleSocket?: number;
 }
 
 /** Joins the namespaces the container has (pid was entered by the parent at spawn). */
@@ -76,6 +79,15 @@ export async function runExecInit(fd: number, executors: readonly Executor[]): P
     const spec = parseSpec(boot.config, boot.configFile, { validate: false });
     spec.process = boot.process;
     joinNamespaces(spec, boot.initPid);
+    // The pty comes from the container's devpts, now that this process sees its mounts.
+    if (boot.consoleSocket !== undefined) {
+      setupConsole({
+        socket: boot.consoleSocket,
+        mountConsole: false,
+        uid: spec.process.user?.uid,
+        size: spec.process.consoleSize,
+      });
+    }
     applyRlimits(spec);
     applyCwd(spec);
     const executor = executors.find((e) => e.name === "linux");
