@@ -22,7 +22,7 @@ import { claim } from "../state/lock.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { hookState } from "./common.ts";
-import { sendNotifyFd } from "../linux/seccomp.ts";
+import { forwardNotifyFd } from "../linux/seccomp.ts";
 import { writePidFile } from "./pid_file.ts";
 import { consoleEnds, receiveMaster } from "./console_socket.ts";
 import { EXEC_FIFO } from "../state/store.ts";
@@ -252,19 +252,8 @@ export async function createContainer(
       if (msg.type === "seccompFd") {
         // The init cannot reach listenerPath from inside the container: the agent gets the
         // notify fd from here, and this copy is closed once sent.
-        const fds = channel.takeFds();
-        try {
-          if (fds.length !== 1) throw new DenkiError("container init sent no seccomp notify fd");
-          const state = hookState(spec, opts.id, "creating", pid!, bundle);
-          const s = spec.linux!.seccomp!;
-          try {
-            sendNotifyFd(s.listenerPath!, fds[0]!, state, s.listenerMetadata);
-          } catch (err) {
-            throw new DenkiError(`linux.seccomp.listenerPath: ${(err as Error).message}`);
-          }
-        } finally {
-          for (const fd of fds) sc.close(fd);
-        }
+        const state = hookState(spec, opts.id, "creating", pid!, bundle);
+        forwardNotifyFd(channel, spec.linux!.seccomp!, state, "container init");
         continue;
       }
       if (msg.type === "hooks") {

@@ -20,7 +20,7 @@ import { requireStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
-import { sendNotifyFd } from "../linux/seccomp.ts";
+import { forwardNotifyFd } from "../linux/seccomp.ts";
 import { recordHookState } from "./common.ts";
 import { attachTerminal } from "./console_relay.ts";
 import { type ConsoleEnds, consoleEnds, receiveMaster } from "./console_socket.ts";
@@ -166,7 +166,8 @@ async function spawnExec(
     channel.send({ type: "bootstrap", ...boot });
     let answer = channel.receive();
     if (answer?.type === "seccompFd") {
-      forwardNotifyFd(channel, spec, rec, pid);
+      const state = recordHookState({ ...rec, pid }, "running");
+      forwardNotifyFd(channel, spec.linux!.seccomp!, state, "exec process");
       answer = channel.receive();
     }
     // End of file without a word: the channel closed at execve, so the command runs.
@@ -199,23 +200,6 @@ async function spawnExec(
     throw err;
   } finally {
     channel.close();
-  }
-}
-
-/** Hands the exec process's seccomp notify fd to the agent at listenerPath. */
-function forwardNotifyFd(channel: SyncChannel, spec: Spec, rec: ContainerRecord, pid: number) {
-  const fds = channel.takeFds();
-  try {
-    if (fds.length !== 1) throw new DenkiError("exec process sent no seccomp notify fd");
-    const s = spec.linux!.seccomp!;
-    const state = recordHookState({ ...rec, pid }, "running");
-    try {
-      sendNotifyFd(s.listenerPath!, fds[0]!, state, s.listenerMetadata);
-    } catch (err) {
-      throw new DenkiError(`linux.seccomp.listenerPath: ${(err as Error).message}`);
-    }
-  } finally {
-    for (const fd of fds) sc.close(fd);
   }
 }
 

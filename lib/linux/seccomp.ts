@@ -6,7 +6,9 @@
  * the workload (execve keeps the calling thread's filters and ends the others), so Deno's
  * other threads and the runtime's own setup stay unfiltered.
  */
-import { SyscallError } from "../errors.ts";
+import { DenkiError, SyscallError } from "../errors.ts";
+import type { Spec } from "../spec/config.ts";
+import type { SyncChannel } from "../sync.ts";
 import type { HookState } from "../hooks.ts";
 import type { CompiledSeccomp } from "../plan/seccomp/compile.ts";
 import { syscall } from "../sys/libc.ts";
@@ -60,5 +62,28 @@ export function sendNotifyFd(
     sendWithFds(sock, new TextEncoder().encode(containerProcessState(state, metadata)), [fd]);
   } finally {
     syscall("close", sock);
+  }
+}
+
+/**
+ * Passes the notify fd a process sent over `channel` on to the agent at the profile's
+ * listenerPath (create and exec do this: the process itself cannot reach the host's path).
+ */
+export function forwardNotifyFd(
+  channel: SyncChannel,
+  seccomp: NonNullable<NonNullable<Spec["linux"]>["seccomp"]>,
+  state: HookState,
+  who: string,
+): void {
+  const fds = channel.takeFds();
+  try {
+    if (fds.length !== 1) throw new DenkiError(`${who} sent no seccomp notify fd`);
+    try {
+      sendNotifyFd(seccomp.listenerPath!, fds[0]!, state, seccomp.listenerMetadata);
+    } catch (err) {
+      throw new DenkiError(`linux.seccomp.listenerPath: ${(err as Error).message}`);
+    }
+  } finally {
+    for (const fd of fds) syscall("close", fd);
   }
 }
