@@ -1,7 +1,8 @@
 /**
- * The cgroup commands on a running container, side by side with runc: `pause; resume`,
- * `ps --format json`, `events --stats` and `update --pids-limit`. Each is one short CLI call
- * (two for pause; resume), so these mostly measure command start-up plus the cgroupfs work.
+ * Commands on a running container, side by side with runc: `pause; resume`, `ps --format
+ * json`, `events --stats`, `exec true` and `update --pids-limit`. Each is one short CLI call
+ * (two for pause; resume), so these mostly measure command start-up plus the cgroupfs work
+ * (and for exec, a second denki process: exec-init).
  */
 import type { BenchContext } from "./context.ts";
 import { exec, removeAll, type Runtime } from "./lifecycle.ts";
@@ -17,6 +18,7 @@ function cases(rt: Runtime, id: string): Case[] {
     },
     { name: `${rt.name}: ps --format json`, fn: () => call("ps", "--format", "json", id) },
     { name: `${rt.name}: events --stats`, fn: () => call("events", "--stats", id) },
+    { name: `${rt.name}: exec true`, fn: () => call("exec", id, "true") },
     {
       name: `${rt.name}: update --pids-limit`,
       fn: () => call("update", "--pids-limit", String(limit++), id),
@@ -24,10 +26,10 @@ function cases(rt: Runtime, id: string): Case[] {
   ];
 }
 
-/** Times the cgroup commands; returns the markdown section. */
+/** Times commands on a running container; returns the markdown section. */
 export async function cgroupSection(ctx: BenchContext): Promise<string> {
   if (!ctx.bundle || !ctx.runc) {
-    return "## Cgroup commands\n\n(skipped: needs root, busybox-static and runc)";
+    return "## Commands on a running container\n\n(skipped: needs root, busybox-static and runc)";
   }
   const bundle = ctx.bundle("sleep", "1000");
   const runtimes: Runtime[] = [
@@ -40,7 +42,7 @@ export async function cgroupSection(ctx: BenchContext): Promise<string> {
     for (const rt of runtimes) await exec(rt, ["run", "-d", "--bundle", bundle, "cg"]);
     const timings = await measure(runtimes.flatMap((rt) => cases(rt, "cg")), rounds, 2);
     lines = [
-      `## Cgroup commands (a running busybox container; ${rounds} interleaved rounds)`,
+      `## Commands on a running container (busybox; ${rounds} interleaved rounds)`,
       "",
       "| command | median ms | p10 ms | p90 ms | vs runc, same command |",
       "|---|---|---|---|---|",
