@@ -21,6 +21,7 @@ import { StateStore } from "../state/store.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { forwardNotifyFd } from "../linux/seccomp.ts";
+import { seccompCacheDir } from "../linux/seccomp_cache.ts";
 import { recordHookState } from "./common.ts";
 import { attachTerminal } from "./console_relay.ts";
 import { type ConsoleEnds, consoleEnds, receiveMaster } from "./console_socket.ts";
@@ -106,22 +107,29 @@ export async function execInContainer(
   }
   const tty = process.terminal ? consoleEnds(opts.consoleSocket) : undefined;
   try {
-    return await spawnExec(rec, spec, text, file, process, opts, tty, log);
+    const seccompCache = seccompCacheDir(store.dirOf(id));
+    return await spawnExec({ rec, spec, text, file, process, opts, tty, log, seccompCache });
   } finally {
     tty?.close();
   }
 }
 
-async function spawnExec(
-  rec: ContainerRecord,
-  spec: Spec,
-  text: string,
-  file: string,
-  process: Process,
-  opts: ExecOptions,
-  tty: ConsoleEnds | undefined,
-  log: Logger,
-): Promise<number> {
+/** Everything spawnExec works from. */
+interface ExecJob {
+  rec: ContainerRecord;
+  spec: Spec;
+  /** The container's config.json text and path. */
+  text: string;
+  file: string;
+  process: Process;
+  opts: ExecOptions;
+  tty: ConsoleEnds | undefined;
+  log: Logger;
+  seccompCache: string;
+}
+
+async function spawnExec(job: ExecJob): Promise<number> {
+  const { rec, spec, text, file, process, opts, tty, log } = job;
   const id = rec.id;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
@@ -161,6 +169,7 @@ async function spawnExec(
       initPid: rec.pid,
       preserveFds: opts.preserveFds,
       bundle: rec.bundle,
+      seccompCache: job.seccompCache,
       ...(tty ? { consoleSocket: tty.initEnd } : {}),
     };
     channel.send({ type: "bootstrap", ...boot });

@@ -11,7 +11,7 @@ import type { Process, Spec } from "../spec/config.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
-import { compileSeccomp } from "../plan/seccomp/compile.ts";
+import { compileCached } from "./seccomp_cache.ts";
 import { setupConsole } from "./console.ts";
 import { applyCredentials, applyCwd, applyRlimits, setNotDumpable } from "./process.ts";
 import { installSeccomp } from "./seccomp.ts";
@@ -27,6 +27,8 @@ export interface ExecBootstrap {
   initPid: number;
   preserveFds: number;
   bundle: string;
+  /** Where compiled seccomp programs are kept (see seccomp_cache.ts). */
+  seccompCache: string;
   /** process.terminal: the inherited fd of a connected socket that receives the pty master. */
   consoleSocket?: number;
 }
@@ -78,6 +80,9 @@ export async function runExecInit(fd: number, executors: readonly Executor[]): P
     sc.setCloexec(fd, true);
     const spec = parseSpec(boot.config, boot.configFile, { validate: false });
     spec.process = boot.process;
+    // Compiled (or taken from the cache) while the state root is still in sight.
+    const seccomp = spec.linux?.seccomp &&
+      compileCached(spec.linux.seccomp, Deno.build.arch, boot.seccompCache);
     joinNamespaces(spec, boot.initPid);
     // The pty comes from the container's devpts, now that this process sees its mounts.
     if (boot.consoleSocket !== undefined) {
@@ -95,7 +100,6 @@ export async function runExecInit(fd: number, executors: readonly Executor[]): P
     const env = executor.handleEnvs(spec);
     // The container's filter, placed as in the init: before the credentials drop
     // CAP_SYS_ADMIN unless no_new_privs lets it go on last, right before the exec.
-    const seccomp = spec.linux?.seccomp && compileSeccomp(spec.linux.seccomp, Deno.build.arch);
     const install = () => {
       const listener = installSeccomp(seccomp!);
       if (listener !== undefined) {

@@ -15,7 +15,7 @@ import { SyscallError } from "../errors.ts";
 import * as sc from "../sys/syscalls.ts";
 import { setupConsole } from "./console.ts";
 import { enterNamespaces } from "./namespaces.ts";
-import { compileSeccomp } from "../plan/seccomp/compile.ts";
+import { compileCached, seccompCacheDir } from "./seccomp_cache.ts";
 import { installSeccomp } from "./seccomp.ts";
 import {
   applyCredentials,
@@ -80,7 +80,8 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     // create validated this same text before sending it.
     const spec = parseSpec(boot.config, boot.configFile, { validate: false });
     // Compiled before any work, so a profile denki cannot build fails `create` with its reason.
-    const seccomp = spec.linux?.seccomp && compileSeccomp(spec.linux.seccomp, Deno.build.arch);
+    const seccomp = spec.linux?.seccomp &&
+      compileCached(spec.linux.seccomp, Deno.build.arch, seccompCacheDir(boot.stateDir));
     let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
     const rootFd = boot.sandbox
