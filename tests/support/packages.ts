@@ -45,6 +45,9 @@ export const CONTAINER_PACKAGES: readonly Wanted[] = [
   { program: "script", pkg: "bsdutils" },
   // The default seccomp profile podman uses (Debian 12 ships it in this package).
   { file: "/usr/share/containers/seccomp.json", pkg: "golang-github-containers-common" },
+  // containerd drives denki in tests/containerd_test.ts; ctr and the runc v2 shim come with it.
+  // (Where systemd runs, installing it also starts the host's own daemon; no test uses that.)
+  { program: "containerd", pkg: "containerd" },
 ];
 
 /** What builds the WASI test programs and Wasm benchmark guests: C to wasm32-wasi, and WAT. */

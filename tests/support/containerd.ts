@@ -1,0 +1,514 @@
+/**
+ * containerd driving denki, as on a real node but owned by one test: Debian's containerd
+ * started by hand with its config, root, state and socket in a temp dir, its own containerd
+ * namespace (`denki-ctrd-<pid>-<n>`, so the cgroups ctr asks for, `/<namespace>/<id>`, are
+ * unique), and a cleanup that leaves nothing behind: tasks and containers deleted through
+ * ctr, containerd stopped by pid (SIGTERM, then SIGKILL), stray shims and container
+ * processes killed by pid, denki state deleted, mounts under the temp dir unmounted and the
+ * namespace's cgroups removed from every hierarchy.
+ *
+ * Two things containerd 1.6 does not let a config move out of /run/containerd: the shim's
+ * socket (`/run/containerd/s/<hash>`, a constant in the shim library) and the runc shim's
+ * default `--root` (`/run/containerd/runc/<namespace>`, used whenever the client sends no
+ * runc options). So containerd runs in a private mount namespace (`unshare --mount`) where
+ * /run is a bind of `<tmp>/run`: the host's /run is untouched, and everything the shim puts
+ * there is visible from the host under the temp dir. The overlay mounts of container root
+ * filesystems also stay in that namespace and go away with its last process.
+ *
+ * The runc shim runs its runtime binary with its own environment, which is containerd's: a
+ * clean one here, where Deno is not on PATH. So the harness writes `<tmp>/bin/denki`, a wrapper
+ * that sets DENKI_DENO, notes its arguments in `<tmp>/denki-calls.log` and execs bin/denki.
+ * It reaches the shim two ways (`Route`): `ctr run --runc-binary <wrapper>` (the runc options
+ * ctr sends with the container), or as `runc` on containerd's PATH (`<tmp>/bin/runc` links to
+ * the wrapper), which the shim runs when a client sends no BinaryName. containerd's
+ * `BinaryName` in config.toml is read by the CRI plugin only (ctr never sees it), and CRI is
+ * disabled here.
+ */
+import { CONTAINER_REQS } from "./container.ts";
+import { LAUNCHER, run, type RunResult } from "./denki.ts";
+import { buildImage, type BuiltImage } from "./oci_image.ts";
+import { program, type Requirement } from "./requires.ts";
+
+const REPO = new URL("../..", import.meta.url).pathname;
+
+/** What the containerd tests need: root, busybox, containerd with ctr and the runc v2 shim. */
+export const CONTAINERD_REQS: Requirement[] = [
+  ...CONTAINER_REQS,
+  program("containerd"),
+  program("ctr"),
+  program("containerd-shim-runc-v2"),
+  program("unshare"),
+  program("tar"),
+];
+
+/** How the shim finds denki: ctr's --runc-binary option, or `runc` on containerd's PATH. */
+export type Route = "runc-binary" | "path";
+
+/** The image names the harness imports into every instance. */
+export const BUSYBOX_IMAGE = "docker.io/library/denki-busybox:latest";
+export const WASM_IMAGE = "docker.io/library/denki-hello-wasm:latest";
+
+/** The environment the Wasm image's config sets (hello.wasm prints its environment). */
+export const WASM_IMAGE_ENV = ["PATH=/", "GREETING=hello-from-the-image"];
+
+const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+let instances = 0;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points (field 5 of mountinfo) of `table` that lie under `dir`, deepest first. */
+export function mountsUnder(table: string, dir: string): string[] {
+  return table.split("\n").map((l) => l.split(" ")[4] ?? "")
+    // mountinfo escapes spaces and the like as \040 octal sequences.
+    .map((p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p) => p.startsWith(`${dir}/`))
+    .sort((a, b) => b.split("/").length - a.split("/").length);
+}
+
+/** Every cgroup hierarchy mounted on this host (v1 controllers, named ones and cgroup2). */
+export function cgroupHierarchies(): string[] {
+  const out: string[] = [];
+  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
+    const [pre, post] = line.split(" - ");
+    if (pre === undefined || post === undefined) continue;
+    const fstype = post.split(" ")[0];
+    if (fstype === "cgroup" || fstype === "cgroup2") out.push(pre.split(" ")[4]!);
+  }
+  return out;
+}
+
+/** Directories of cgroup `/<name>` (and below it) on any hierarchy, deepest first. */
+export function cgroupsNamed(name: string): string[] {
+  const out: string[] = [];
+  const walk = (dir: string) => {
+    out.push(dir);
+    for (const e of Deno.readDirSync(dir)) if (e.isDirectory) walk(`${dir}/${e.name}`);
+  };
+  for (const h of cgroupHierarchies()) {
+    if (exists(`${h}/${name}`)) walk(`${h}/${name}`);
+  }
+  return out.sort((a, b) => b.split("/").length - a.split("/").length);
+}
+
+/** Pids whose command line contains `needle` as one argument. */
+export function pidsWithArg(needle: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const args = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
+      if (args.includes(needle)) out.push(Number(e.name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+function kill(pid: number, signal: Deno.Signal): void {
+  try {
+    Deno.kill(pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Runs a program with the host PATH and no stdin, collecting its output; a run that hangs
+ * (a shim waiting on its runtime) is killed by pid after `timeoutMs` and gets status 124.
+ */
+export async function runFor(cmd: string, args: string[], timeoutMs: number): Promise<RunResult> {
+  const child = new Deno.Command(cmd, {
+    args,
+    clearEnv: true,
+    env: { PATH: HOST_PATH },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    kill(child.pid, "SIGKILL");
+  }, timeoutMs);
+  const out = await child.output();
+  clearTimeout(timer);
+  const dec = new TextDecoder();
+  const stderr = dec.decode(out.stderr);
+  return {
+    code: timedOut ? 124 : out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: timedOut ? `${stderr}(${cmd} killed after ${timeoutMs} ms)` : stderr,
+  };
+}
+
+let images: Promise<{ busybox: BuiltImage; wasm: BuiltImage }> | undefined;
+
+/**
+ * The busybox and Wasm image tarballs, built once per test process from busybox-static and
+ * bundles/hello-wasm, and removed when the process ends.
+ */
+export function testImages(): Promise<{ busybox: BuiltImage; wasm: BuiltImage }> {
+  images ??= (async () => {
+    const dir = Deno.makeTempDirSync({ prefix: "denki-images-" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    const built = await new Deno.Command(`${REPO}bundles/busybox/build-rootfs.sh`, {
+      args: [`${dir}/busybox`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!built.success) throw new Error(new TextDecoder().decode(built.stderr));
+    const busybox = await buildImage(
+      {
+        name: BUSYBOX_IMAGE,
+        rootfs: `${dir}/busybox`,
+        cmd: ["sh"],
+        env: ["PATH=/bin"],
+      },
+      `${dir}/busybox.tar`,
+      `${dir}/work-busybox`,
+    );
+    // The Wasm image: nothing but the module, which is its entrypoint.
+    Deno.mkdirSync(`${dir}/wasm`);
+    Deno.copyFileSync(`${REPO}bundles/hello-wasm/rootfs/hello.wasm`, `${dir}/wasm/hello.wasm`);
+    const wasm = await buildImage(
+      {
+        name: WASM_IMAGE,
+        rootfs: `${dir}/wasm`,
+        entrypoint: ["/hello.wasm"],
+        env: WASM_IMAGE_ENV,
+        annotations: { "module.wasm.image/variant": "compat" },
+      },
+      `${dir}/wasm.tar`,
+      `${dir}/work-wasm`,
+    );
+    return { busybox, wasm };
+  })();
+  return images;
+}
+
+/** One containerd daemon, owned by a test. */
+export class Containerd {
+  /** The temp dir that holds everything of this instance. */
+  readonly dir = Deno.makeTempDirSync({ prefix: "denki-ctrd-" });
+  /** The containerd namespace, unique per test process and instance. */
+  readonly ns = `denki-ctrd-${Deno.pid}-${instances++}`;
+  readonly socket = `${this.dir}/containerd.sock`;
+  /** The denki wrapper (what `--runc-binary` gets; `<dir>/bin/runc` links to it). */
+  readonly denki = `${this.dir}/bin/denki`;
+  /** Each denki call's arguments, one line per call. */
+  readonly calls = `${this.dir}/denki-calls.log`;
+  /** What the harness passes as `--runc-root`; the shim adds `/<namespace>`. */
+  readonly runcRoot = `${this.dir}/runc-root`;
+  /** Where the shim's default root (/run/containerd/runc) lands, seen from the host. */
+  readonly defaultRuncRoot = `${this.dir}/run/containerd/runc`;
+  readonly fifoDir = `${this.dir}/fifo`;
+  readonly log = `${this.dir}/containerd.log`;
+  snapshotter = "overlayfs";
+  #child: Deno.ChildProcess | undefined;
+  #hostPaths = ["/run/containerd", "/opt/containerd", "/var/lib/containerd"].map((
+    p,
+  ) => [p, exists(p)] as const);
+
+  /** The containerd pid (also the pid of its private mount namespace's first process). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Starts containerd and waits for its socket; `pathRuntime` is what `runc` on its PATH is. */
+  async start(pathRuntime: "denki" | "runc" = "denki"): Promise<void> {
+    for (const d of ["bin", "run", "fifo", "runc-root", "tmp"]) Deno.mkdirSync(`${this.dir}/${d}`);
+    Deno.writeTextFileSync(
+      this.denki,
+      [
+        "#!/bin/sh",
+        "# Run by containerd's runc shim with containerd's environment, which has no Deno.",
+        `printf '%s\\n' "$*" >> '${this.calls}'`,
+        `DENKI_DENO='${Deno.execPath()}'`,
+        "export DENKI_DENO",
+        `exec '${LAUNCHER}' "$@"`,
+        "",
+      ].join("\n"),
+    );
+    Deno.chmodSync(this.denki, 0o755);
+    if (pathRuntime === "denki") Deno.symlinkSync(this.denki, `${this.dir}/bin/runc`);
+    const config = `${this.dir}/config.toml`;
+    Deno.writeTextFileSync(config, this.#config());
+    // unshare execs sh, which execs containerd: the child's pid is containerd's.
+    this.#child = new Deno.Command("unshare", {
+      args: [
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "/bin/sh",
+        "-c",
+        'mount --bind "$1" /run && exec containerd --config "$2" >>"$3" 2>&1',
+        "sh",
+        `${this.dir}/run`,
+        config,
+        this.log,
+      ],
+      clearEnv: true,
+      // TMPDIR: the shim makes its console sockets under it (/tmp/pty<n>/pty.sock otherwise).
+      env: { PATH: `${this.dir}/bin:${HOST_PATH}`, TMPDIR: `${this.dir}/tmp` },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const end = Date.now() + 15_000;
+    for (;;) {
+      if (exists(this.socket) && (await this.ctr(["version"])).code === 0) break;
+      const exited = await Promise.race([this.#child.status, sleep(50).then(() => undefined)]);
+      if (exited !== undefined) {
+        throw new Error(`containerd exited with ${exited.code}: ${this.logTail()}`);
+      }
+      if (Date.now() > end) throw new Error(`containerd did not come up: ${this.logTail()}`);
+    }
+    const plugins = (await this.ctr(["plugins", "ls"])).stdout;
+    if (!/io\.containerd\.snapshotter\.v1\s+overlayfs\s+\S+\s+ok/.test(plugins)) {
+      // overlayfs cannot stack on every file system the temp dir may be on.
+      this.snapshotter = "native";
+    }
+  }
+
+  #config(): string {
+    const q = JSON.stringify;
+    return [
+      "version = 2",
+      `root = ${q(`${this.dir}/root`)}`,
+      `state = ${q(`${this.dir}/state`)}`,
+      "oom_score = 0",
+      // CRI (and its network and image pulling), snapshotters this machine has no file
+      // system for, and `opt`, which would create /opt/containerd. (The legacy v1 runtime
+      // stays: the tasks service refuses to load without it.)
+      "disabled_plugins = [",
+      ...[
+        "io.containerd.grpc.v1.cri",
+        "io.containerd.snapshotter.v1.btrfs",
+        "io.containerd.snapshotter.v1.zfs",
+        "io.containerd.snapshotter.v1.aufs",
+        "io.containerd.snapshotter.v1.devmapper",
+        "io.containerd.internal.v1.opt",
+        "io.containerd.internal.v1.tracing",
+        "io.containerd.tracing.processor.v1.otlp",
+      ].map((p) => `  ${q(p)},`),
+      "]",
+      "[grpc]",
+      `  address = ${q(this.socket)}`,
+      "[ttrpc]",
+      `  address = ${q(`${this.socket}.ttrpc`)}`,
+      "[debug]",
+      '  address = ""',
+      '  level = "info"',
+      "[metrics]",
+      '  address = ""',
+      "",
+    ].join("\n");
+  }
+
+  /** The last lines of containerd's log (for error messages). */
+  logTail(lines = 20): string {
+    try {
+      return Deno.readTextFileSync(this.log).trim().split("\n").slice(-lines).join("\n");
+    } catch {
+      return "(no log)";
+    }
+  }
+
+  /** Runs `ctr -a <socket> -n <namespace> ...args`, killed after `timeoutMs`. */
+  ctr(args: string[], timeoutMs = 60_000): Promise<RunResult> {
+    return runFor("ctr", ["-a", this.socket, "-n", this.ns, ...args], timeoutMs);
+  }
+
+  /** `ctr run` options that pick denki for `route` (and keep ctr's fifos in the temp dir). */
+  runtimeFlags(route: Route): string[] {
+    const fifo = ["--fifo-dir", this.fifoDir, "--snapshotter", this.snapshotter];
+    if (route === "path") return fifo;
+    return [...fifo, "--runc-binary", this.denki, "--runc-root", this.runcRoot];
+  }
+
+  /** The `--root` the shim gives denki for containers started through `route`. */
+  stateRoot(route: Route): string {
+    return `${route === "path" ? this.defaultRuncRoot : this.runcRoot}/${this.ns}`;
+  }
+
+  /** A path as containerd and its shims see it, as seen from the host (/run is moved). */
+  hostView(path: string): string {
+    return path === "/run" || path.startsWith("/run/") ? `${this.dir}${path}` : path;
+  }
+
+  /**
+   * The `--root` of the denki call that created container `id`, from the wrapper's log, as
+   * seen from the host.
+   */
+  rootOfCreate(id: string): string | undefined {
+    let text = "";
+    try {
+      text = Deno.readTextFileSync(this.calls);
+    } catch {
+      return undefined;
+    }
+    for (const line of text.split("\n")) {
+      const words = line.split(" ");
+      if (words.includes("create") && words.at(-1) === id) {
+        const i = words.indexOf("--root");
+        if (i >= 0 && words[i + 1] !== undefined) return this.hostView(words[i + 1]!);
+      }
+    }
+    return undefined;
+  }
+
+  /** `denki --root <root> ...args`, for looking at containers the shim made. */
+  denkiAt(root: string, args: string[]): Promise<RunResult> {
+    return run(["--root", root, ...args]);
+  }
+
+  /** Imports the test images (built once per process). */
+  async importImages(): Promise<void> {
+    const { busybox, wasm } = await testImages();
+    for (const image of [busybox, wasm]) {
+      const r = await this.ctr(["image", "import", "--snapshotter", this.snapshotter, image.tar]);
+      if (r.code !== 0) throw new Error(`ctr image import ${image.name}: ${r.stderr}`);
+    }
+  }
+
+  async #ids(kind: "task" | "container"): Promise<string[]> {
+    const r = await this.ctr([kind, "ls", "-q"]);
+    return r.code === 0 ? r.stdout.split("\n").filter((l) => l !== "") : [];
+  }
+
+  /**
+   * Stops containerd and removes everything this instance made. Returns what it had to
+   * clean up beyond the daemon itself (empty after a test that tidied up after itself).
+   */
+  async stop(): Promise<string[]> {
+    const left: string[] = [];
+    const child = this.#child;
+    if (child !== undefined) {
+      // Through containerd first, the way its own users clean up.
+      for (const id of await this.#ids("task")) {
+        left.push(`task ${id}`);
+        await this.ctr(["task", "kill", "-s", "SIGKILL", id]);
+        await this.ctr(["task", "delete", "--force", id]);
+      }
+      for (const id of await this.#ids("container")) {
+        left.push(`container ${id}`);
+        await this.ctr(["container", "delete", id]);
+      }
+      // Mounts left in containerd's own mount namespace (rootfs mounts not undone).
+      try {
+        const inside = Deno.readTextFileSync(`/proc/${child.pid}/mountinfo`);
+        for (const m of mountsUnder(inside, this.dir)) left.push(`mount in containerd: ${m}`);
+      } catch {
+        // containerd died
+      }
+      kill(child.pid, "SIGTERM");
+      const stopped = await Promise.race([child.status, sleep(10_000).then(() => undefined)]);
+      if (stopped === undefined) {
+        left.push("containerd ignored SIGTERM");
+        kill(child.pid, "SIGKILL");
+        await child.status;
+      }
+      this.#child = undefined;
+    }
+    // Shims outlive containerd by design; each names this instance's socket in its args.
+    for (const pid of pidsWithArg(this.socket)) {
+      left.push(`shim pid ${pid}`);
+      kill(pid, "SIGKILL");
+    }
+    // denki containers the shim did not delete (their processes included).
+    for (const root of [this.stateRoot("runc-binary"), this.stateRoot("path")]) {
+      if (!exists(root)) continue;
+      for (const e of Deno.readDirSync(root)) {
+        if (!e.isDirectory) continue;
+        left.push(`denki container ${root}/${e.name}`);
+        await this.denkiAt(root, ["delete", "--force", e.name]);
+      }
+    }
+    left.push(...(await this.#removeCgroups()));
+    // Normally none: containerd's mounts stay in its own namespace. Lazily, and only ours.
+    for (const m of mountsUnder(Deno.readTextFileSync("/proc/self/mountinfo"), this.dir)) {
+      left.push(`host mount ${m}`);
+      await new Deno.Command("umount", { args: ["-l", m], stderr: "null" }).output();
+    }
+    // Paths containerd and its shim use when nothing moves them; the harness must keep the
+    // host's versions as they were (it does not remove them: they may be someone else's).
+    for (const [path, before] of this.#hostPaths) {
+      if (!before && exists(path)) left.push(`host path ${path} appeared`);
+    }
+    Deno.removeSync(this.dir, { recursive: true });
+    return left;
+  }
+
+  /** Thaws, empties (SIGKILL by pid) and removes `/<namespace>` on every hierarchy. */
+  async #removeCgroups(): Promise<string[]> {
+    const dirs = cgroupsNamed(this.ns);
+    for (const dir of dirs) {
+      try {
+        if (exists(`${dir}/freezer.state`)) {
+          Deno.writeTextFileSync(`${dir}/freezer.state`, "THAWED");
+        }
+        if (exists(`${dir}/cgroup.freeze`)) Deno.writeTextFileSync(`${dir}/cgroup.freeze`, "0");
+      } catch {
+        // best effort: the kill below works on frozen tasks too (they die when thawed)
+      }
+      try {
+        for (const pid of Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n")) {
+          if (/^\d+$/.test(pid)) kill(Number(pid), "SIGKILL");
+        }
+      } catch {
+        // removed meanwhile
+      }
+    }
+    for (const dir of dirs) {
+      const end = Date.now() + 5000;
+      for (;;) {
+        try {
+          Deno.removeSync(dir);
+          break;
+        } catch (err) {
+          if (err instanceof Deno.errors.NotFound) break;
+          if (Date.now() > end) throw new Error(`cannot remove cgroup ${dir}: ${err}`);
+          await sleep(20);
+        }
+      }
+    }
+    return dirs.map((d) => `cgroup ${d}`);
+  }
+}
+
+/**
+ * Runs `fn` with a started containerd that has the test images, and always stops it and
+ * cleans up; a test that passed but left something behind fails with the list.
+ */
+export async function withContainerd(
+  fn: (c: Containerd) => Promise<void>,
+  pathRuntime: "denki" | "runc" = "denki",
+): Promise<void> {
+  const c = new Containerd();
+  try {
+    await c.start(pathRuntime);
+    await c.importImages();
+    await fn(c);
+  } catch (err) {
+    try {
+      await c.stop();
+    } catch (cleanup) {
+      console.error(`containerd harness: cleanup after a failure failed too: ${cleanup}`);
+    }
+    throw err;
+  }
+  const left = await c.stop();
+  if (left.length > 0) throw new Error(`containerd test left things behind: ${left.join(", ")}`);
+}
