@@ -1,8 +1,9 @@
 /**
  * `deno task bench`: one markdown report from interleaved runs: command start-up, the
- * container lifecycle against runc (and crun where it runs), and the Wasm executor against
- * node:wasi. BENCH_ROUNDS sets the rounds of quick cases, BENCH_HEAVY_ROUNDS those of the
- * long Wasm workloads; BENCH_ONLY=startup,lifecycle,cgroups,wasm picks sections.
+ * container lifecycle against runc (and crun where it runs), commands on a running
+ * container, `ctr run` through containerd, memory, and the Wasm executor against node:wasi.
+ * BENCH_ROUNDS sets the rounds of quick cases, BENCH_HEAVY_ROUNDS those of the long Wasm
+ * workloads; BENCH_ONLY=startup,lifecycle,cgroups,containerd,memory,wasm picks sections.
  */
 import { bundle } from "../../bin/bundle.ts";
 import {
@@ -14,6 +15,8 @@ import {
 import type { BenchContext } from "./context.ts";
 import { lifecycleSection } from "./lifecycle.ts";
 import { cgroupSection } from "./cgroups.ts";
+import { containerdSection } from "./containerd.ts";
+import { memorySection } from "./memory.ts";
 import { startupSection } from "./startup.ts";
 import { wasmSection } from "./wasm.ts";
 
@@ -46,8 +49,10 @@ async function main(): Promise<void> {
     { program: "crun", pkg: "crun" },
     ...WASM_TOOLCHAIN,
     { program: "node", pkg: "nodejs" },
+    { file: "/usr/bin/time", pkg: "time" },
   ]);
-  const only = (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,cgroups,wasm").split(",");
+  const only = (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,cgroups,containerd,memory,wasm")
+    .split(",");
   await bundle();
   const dir = Deno.makeTempDirSync({ prefix: "denki-bench-" });
   try {
@@ -71,6 +76,8 @@ async function main(): Promise<void> {
       ["startup", startupSection],
       ["lifecycle", lifecycleSection],
       ["cgroups", cgroupSection],
+      ["containerd", containerdSection],
+      ["memory", memorySection],
       ["wasm", wasmSection],
     ] as const;
     for (const [name, section] of sections) {
