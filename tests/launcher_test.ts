@@ -63,3 +63,49 @@ Deno.test("launcher: the bundle is used while fresh, the sources once one is new
     dir.cleanup();
   }
 });
+
+Deno.test("launcher: delete --force of a container that does not exist needs no Deno", async () => {
+  const dir = tempDir();
+  try {
+    Deno.mkdirSync(`${dir.path}/present`);
+    // No Deno to be found: only the fast path can answer, and it answers only plain cases.
+    const noDeno = { env: { PATH: "/nonexistent", DENKI_DENO: "" } };
+    const root = dir.path;
+    for (
+      const args of [
+        ["--root", root, "delete", "--force", "absent"],
+        [
+          `--root=${root}`,
+          "--log",
+          `${root}/log`,
+          "--log-format",
+          "json",
+          "delete",
+          "-f",
+          "absent",
+        ],
+      ]
+    ) {
+      const r = await run(args, noDeno);
+      assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+      assert.equal(r.stderr, "");
+    }
+    // Everything else is denki's to answer (here: cannot, without Deno).
+    for (
+      const args of [
+        ["--root", root, "delete", "--force", "present"],
+        ["--root", root, "delete", "absent"],
+        ["delete", "--force", "absent"],
+        ["--root", root, "delete", "--force", "../absent"],
+        ["--root", root, "delete", "--force", "absent", "--help"],
+        ["--root", root, "kill", "absent"],
+      ]
+    ) {
+      const r = await run(args, noDeno);
+      assert.equal(r.code, 1, args.join(" "));
+      assert.match(r.stderr, /cannot find deno/);
+    }
+  } finally {
+    dir.cleanup();
+  }
+});
