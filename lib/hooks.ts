@@ -81,6 +81,25 @@ export async function runHook(kind: string, hook: Hook, state: HookState): Promi
   }
 }
 
+/**
+ * Runs a list of hooks whose failures are only warnings (poststart, poststop): each failure
+ * goes to `warn` and the remaining hooks still run, as the runtime-spec's lifecycle asks.
+ */
+export async function runHooksWarning(
+  kind: string,
+  hooks: readonly Hook[] | undefined,
+  state: HookState,
+  warn: (message: string) => void,
+): Promise<void> {
+  for (const hook of hooks ?? []) {
+    try {
+      await runHook(kind, hook, state);
+    } catch (err) {
+      warn((err as Error).message);
+    }
+  }
+}
+
 /** Runs a list of hooks in order; the first failure stops the list. */
 export async function runHooks(
   kind: string,

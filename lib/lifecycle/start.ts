@@ -3,7 +3,7 @@
  * startContainer hooks passed. Then the container is "running" and poststart hooks run here.
  */
 import { DenkiError } from "../errors.ts";
-import { runHooks } from "../hooks.ts";
+import { runHooksWarning } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
@@ -81,11 +81,12 @@ export async function startContainer(
     releaseInit(lock.dir, rec);
     const running: ContainerRecord = { ...rec, status: "running" };
     store.write(lock, running);
-    try {
-      await runHooks("poststart", rec.hooks?.poststart, recordHookState(running, "running"));
-    } catch (err) {
-      log.warn((err as Error).message);
-    }
+    await runHooksWarning(
+      "poststart",
+      rec.hooks?.poststart,
+      recordHookState(running, "running"),
+      (message) => log.warn(message),
+    );
     return running;
   } finally {
     lock.release();

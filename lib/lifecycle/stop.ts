@@ -1,6 +1,6 @@
 /** `kill` and `delete`: signals to the container, and its removal. */
 import { ContainerNotFound, DenkiError, InvalidState, SyscallError } from "../errors.ts";
-import { runHooks } from "../hooks.ts";
+import { runHooksWarning } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
@@ -140,11 +140,12 @@ export async function deleteContainer(
       await cg.remove();
     }
     store.remove(lock);
-    try {
-      await runHooks("poststop", rec.hooks?.poststop, recordHookState(rec, "stopped"));
-    } catch (err) {
-      log.warn((err as Error).message);
-    }
+    await runHooksWarning(
+      "poststop",
+      rec.hooks?.poststop,
+      recordHookState(rec, "stopped"),
+      (message) => log.warn(message),
+    );
   } finally {
     lock.release();
   }
