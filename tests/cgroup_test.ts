@@ -508,3 +508,33 @@ T("a shared parent goes with the last container out; a cgroup in use is refused"
   assert.deepEqual(cgroupProcs(b.path), [b.pid]);
   await deleteAndCheck(lab, "b", true, true);
 });
+
+T(
+  "/sys/fs/cgroup shows the container's own cgroups, with or without a cgroup namespace",
+  async (lab) => {
+    const script =
+      "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; " +
+      "cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; " +
+      "touch /sys/fs/cgroup/memory/x 2>/dev/null || echo read-only";
+    for (const cgroupns of [true, false]) {
+      const id = cgroupns ? "withns" : "nons";
+      const b = lab.bundle((c) => {
+        c.process.args = ["sh", "-c", script];
+        c.linux.cgroupsPath = pathOf(id);
+        c.linux.resources = { memory: { limit: 64 * MiB }, pids: { limit: 50 } };
+        if (!cgroupns) {
+          c.linux.namespaces = c.linux.namespaces.filter((n: Json) => n.type !== "cgroup");
+        }
+      });
+      const r = await lab.denki(["run", "--bundle", b.dir, id]);
+      assert.equal(r.code, 0, r.stderr);
+      // Only the container's processes (the shell and its pipeline), not the host's.
+      const [limit, pids, procs, ro] = r.stdout.trim().split("\n");
+      assert.equal(limit, String(64 * MiB), `cgroupns=${cgroupns}`);
+      assert.equal(pids, "50", `cgroupns=${cgroupns}`);
+      assert.ok(Number(procs) >= 1 && Number(procs) <= 4, `cgroupns=${cgroupns}: ${procs} procs`);
+      assert.equal(ro, "read-only");
+      assertNoCgroup(pathOf(id), id);
+    }
+  },
+);

@@ -521,3 +521,40 @@ T(
       );
     }),
 );
+
+T(
+  "mounts: tmpcopyup fills a tmpfs with what the directory held, modes, owners and links kept",
+  () =>
+    withLab(async (lab) => {
+      const b = lab.bundle((c) => {
+        c.root.readonly = true;
+        c.mounts.push({
+          destination: "/etc",
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["tmpcopyup", "nosuid", "mode=755"],
+        });
+        c.process.args = [
+          "sh",
+          "-c",
+          "grep -c root /etc/passwd; stat -c '%a %u:%g' /etc/owned /etc/sub/deep; " +
+          "readlink /etc/link; cat /etc/sub/deep; touch /etc/new && echo writable; " +
+          "touch /root/x 2>/dev/null || echo root-ro; grep ' /etc ' /proc/mounts | cut -d' ' -f3",
+        ];
+      });
+      Deno.writeTextFileSync(`${b.rootfs}/etc/owned`, "x");
+      Deno.chmodSync(`${b.rootfs}/etc/owned`, 0o640);
+      Deno.chownSync(`${b.rootfs}/etc/owned`, 1000, 1001);
+      Deno.mkdirSync(`${b.rootfs}/etc/sub`);
+      Deno.writeTextFileSync(`${b.rootfs}/etc/sub/deep`, "deep content\n");
+      Deno.chmodSync(`${b.rootfs}/etc/sub/deep`, 0o604);
+      Deno.symlinkSync("../no/where", `${b.rootfs}/etc/link`);
+      const r = await lab.denki(["run", "--bundle", b.dir, "cu"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(
+        r.stdout,
+        "1\n640 1000:1001\n604 0:0\n../no/where\ndeep content\nwritable\nroot-ro\ntmpfs\n",
+      );
+      assert.throws(() => Deno.statSync(`${b.rootfs}/etc/new`), "writes stay in the tmpfs");
+    }),
+);

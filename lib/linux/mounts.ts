@@ -9,6 +9,7 @@ import { MS, parseMountOptions } from "../plan/mount_options.ts";
 import type { Mount } from "../spec/config.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import * as sc from "../sys/syscalls.ts";
+import { copyUp } from "./copy_up.ts";
 import { fdPath, openInRoot } from "./resolve.ts";
 
 /** One mount, ready to apply. */
@@ -24,6 +25,8 @@ export interface MountStep {
   data: string;
   bind: boolean;
   recursive: boolean;
+  /** tmpcopyup: the new tmpfs starts with a copy of the destination's contents. */
+  copyUp: boolean;
   /** Propagation changes applied after mounting, in order. */
   propagation: number[];
 }
@@ -51,6 +54,7 @@ export function planMounts(mounts: readonly Mount[], bundle: string): MountStep[
       data: opts.data.join(","),
       bind,
       recursive: opts.recursive,
+      copyUp: opts.copyUp && type === "tmpfs",
       propagation: opts.propagation,
     };
   });
@@ -73,23 +77,47 @@ function withFd<T>(fd: number, fn: (path: string) => T): T {
   }
 }
 
-/** Performs one planned mount inside the root. `hasNetns`: sysfs needs a network namespace. */
-export function applyMount(rootFd: number, step: MountStep, hasNetns: boolean): void {
+/** Which namespaces of its own the container has, where a mount depends on them. */
+export interface MountNamespaces {
+  /** A new sysfs needs a network namespace of its own. */
+  network: boolean;
+  /** Without a cgroup namespace, /sys/fs/cgroup shows the container's own cgroups by bind. */
+  cgroup: boolean;
+}
+
+/** Performs one planned mount inside the root. */
+export function applyMount(rootFd: number, step: MountStep, ns: MountNamespaces): void {
   try {
     if (step.type === "cgroup" && !step.bind) {
-      mountCgroup(rootFd, step);
+      mountCgroup(rootFd, step, ns.cgroup);
     } else if (step.bind) {
       bindMount(rootFd, step);
     } else {
       try {
         withFd(openInRoot(rootFd, step.destination, "dir"), (target) => {
-          sc.mount(step.source, target, step.type, step.flags, step.data || null);
+          // Opened before the mount, this fd keeps reaching the directory underneath.
+          const lower = step.copyUp
+            ? sc.open(target, sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC)
+            : -1;
+          try {
+            sc.mount(step.source, target, step.type, step.flags, step.data || null);
+            if (lower >= 0) {
+              const upper = reopen(rootFd, step);
+              try {
+                copyUp(lower, upper, step.destination);
+              } finally {
+                sc.close(upper);
+              }
+            }
+          } finally {
+            if (lower >= 0) sc.close(lower);
+          }
         });
       } catch (err) {
         // Only where a new sysfs is refused (EPERM without its own network namespace, in
         // user namespaces) is the host's bound instead, read-only like the one asked for.
         const refused = err instanceof SyscallError && err.errno === sc.Errno.EPERM;
-        if (!(step.type === "sysfs" && !hasNetns && refused)) throw err;
+        if (!(step.type === "sysfs" && !ns.network && refused)) throw err;
         bindMount(rootFd, { ...step, source: "/sys", bind: true, recursive: true });
       }
     }
@@ -153,19 +181,63 @@ export function parseCgroupMounts(mountinfo: string): HostCgroup[] {
   return out;
 }
 
+/** This process's cgroup in each hierarchy, from /proc/self/cgroup: controllers to path. */
+export function parseOwnCgroups(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const m = /^\d+:([^:]*):(.*)$/.exec(line);
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
 /**
- * Mounts /sys/fs/cgroup for the container. A unified (v2-only) host gets a cgroup2 mount; a
- * v1 or hybrid host gets a tmpfs with one cgroup mount per host hierarchy, each seen through
- * the container's cgroup namespace.
+ * The host directory of this process's own cgroup in hierarchy `h` ("" for the unified one),
+ * or undefined when /proc/self/cgroup does not name it.
  */
-function mountCgroup(rootFd: number, step: MountStep): void {
+function ownCgroupDir(h: HostCgroup, own: Map<string, string>): string | undefined {
+  if (h.fstype === "cgroup2") {
+    const path = own.get("");
+    return path === undefined ? undefined : `${h.mountPoint}${path === "/" ? "" : path}`;
+  }
+  const wanted = h.options.split(",").filter((o) => o !== "").sort().join(",");
+  for (const [controllers, path] of own) {
+    if (controllers.split(",").sort().join(",") === wanted) {
+      return `${h.mountPoint}${path === "/" ? "" : path}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Mounts /sys/fs/cgroup for the container. With a cgroup namespace, fresh cgroup mounts show
+ * the container's own cgroup as their root. Without one a fresh mount would show the host's
+ * whole tree, so (as runc does) the container's own directory of each hierarchy is bound in
+ * instead: its limits are what /sys/fs/cgroup/memory shows. A unified (v2-only) host gets a
+ * single cgroup2 mount; a v1 or hybrid host a tmpfs with one mount per host hierarchy.
+ */
+function mountCgroup(rootFd: number, step: MountStep, cgroupns: boolean): void {
   const host = parseCgroupMounts(readTextRaw("/proc/thread-self/mountinfo") ?? "");
+  const own = parseOwnCgroups(readTextRaw("/proc/thread-self/cgroup") ?? "");
   const unifiedOnly = host.some((h) => h.fstype === "cgroup2" && h.mountPoint === "/sys/fs/cgroup");
   const flags = step.flags & ~MS.RDONLY;
-  if (unifiedOnly) {
-    withFd(openInRoot(rootFd, step.destination, "dir"), (target) => {
-      sc.mount("cgroup2", target, "cgroup2", step.flags, null);
+  /** Mounts hierarchy `h` at `dest`: fresh in a cgroup namespace, else a bind of our own dir. */
+  const mountOne = (h: HostCgroup, dest: string) => {
+    const dir = cgroupns ? undefined : ownCgroupDir(h, own);
+    withFd(openInRoot(rootFd, dest, "dir"), (target) => {
+      if (dir !== undefined) sc.mount(dir, target, null, MS.BIND, null);
+      else if (h.fstype === "cgroup2") sc.mount("cgroup2", target, "cgroup2", flags, null);
+      else sc.mount("cgroup", target, "cgroup", flags, h.options);
     });
+    if ((step.flags & MS.RDONLY) || dir !== undefined) {
+      withFd(openInRoot(rootFd, dest, undefined), (target) => {
+        const ro = step.flags & MS.RDONLY;
+        sc.mount(null, target, null, MS.REMOUNT | MS.BIND | ro | flags, null);
+      });
+    }
+  };
+  if (unifiedOnly) {
+    mountOne(host.find((h) => h.mountPoint === "/sys/fs/cgroup")!, step.destination);
     return;
   }
   withFd(openInRoot(rootFd, step.destination, "dir"), (target) => {
@@ -175,16 +247,7 @@ function mountCgroup(rootFd: number, step: MountStep): void {
     if (!h.mountPoint.startsWith("/sys/fs/cgroup/")) continue;
     const name = h.mountPoint.slice("/sys/fs/cgroup/".length);
     if (name.includes("/")) continue;
-    const dest = `${step.destination}/${name}`;
-    withFd(openInRoot(rootFd, dest, "dir"), (target) => {
-      if (h.fstype === "cgroup2") sc.mount("cgroup2", target, "cgroup2", flags, null);
-      else sc.mount("cgroup", target, "cgroup", flags, h.options);
-    });
-    if (step.flags & MS.RDONLY) {
-      withFd(openInRoot(rootFd, dest, undefined), (target) => {
-        sc.mount(null, target, null, MS.REMOUNT | MS.BIND | MS.RDONLY | flags, null);
-      });
-    }
+    mountOne(h, `${step.destination}/${name}`);
   }
   if (step.flags & MS.RDONLY) {
     withFd(openInRoot(rootFd, step.destination, undefined), (target) => {

@@ -9,6 +9,8 @@ Deno.test("planMounts: binds resolve against the bundle, options become flags an
     { destination: "/data", source: "data", options: ["rbind", "ro", "rprivate"] },
     { destination: "rel", type: "tmpfs", source: "tmpfs", options: ["nosuid", "size=1m"] },
     { destination: "/f", type: "bind", source: "/abs/file" },
+    { destination: "/run", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "mode=755"] },
+    { destination: "/b2", type: "bind", source: "/x", options: ["tmpcopyup"] },
   ], "/bundles/b");
   assert.deepEqual(steps[0], {
     destination: "/proc",
@@ -19,6 +21,7 @@ Deno.test("planMounts: binds resolve against the bundle, options become flags an
     data: "",
     bind: false,
     recursive: false,
+    copyUp: false,
     propagation: [],
   });
   assert.equal(steps[1]!.source, "/bundles/b/data");
@@ -28,6 +31,9 @@ Deno.test("planMounts: binds resolve against the bundle, options become flags an
   assert.equal(steps[2]!.destination, "/rel", "relative destinations are taken from /");
   assert.equal(steps[2]!.data, "size=1m");
   assert.ok(steps[3]!.bind && steps[3]!.source === "/abs/file");
+  assert.ok(steps[4]!.copyUp, "tmpcopyup is an option, not tmpfs data");
+  assert.equal(steps[4]!.data, "mode=755");
+  assert.equal(steps[5]!.copyUp, false, "only a tmpfs is copied up");
 });
 
 Deno.test("devices: makedev encoding and the default set", () => {

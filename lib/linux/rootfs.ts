@@ -77,9 +77,10 @@ export function prepareRootfs(spec: Spec, rootfs: string, bundle: string): numbe
     fail(`cannot prepare rootfs ${rootfs}`, err);
   }
   const rootFd = openRoot(rootfs);
-  const hasNetns = (spec.linux?.namespaces ?? []).some((n) => n.type === "network");
+  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+  const ns = { network: types.has("network"), cgroup: types.has("cgroup") };
   const steps = planMounts(spec.mounts ?? [], bundle);
-  for (const step of steps) applyMount(rootFd, step, hasNetns);
+  for (const step of steps) applyMount(rootFd, step, ns);
   // A /dev bound from elsewhere (the host's, in "host devices" setups) is not ours to fill.
   if (!steps.some((s) => s.destination === "/dev" && s.bind)) {
     for (const dev of devicePlan(spec.linux?.devices ?? [])) createDevice(rootFd, dev);

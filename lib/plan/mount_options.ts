@@ -39,6 +39,7 @@ export type OptionEffect =
   | { kind: "clear"; clear: number }
   | { kind: "propagation"; flags: number }
   | { kind: "bind"; recursive: boolean }
+  | { kind: "copyup" }
   | { kind: "ignore" };
 
 /** Every option denki understands (the runtime-spec's Linux table). */
@@ -84,6 +85,8 @@ export const MOUNT_OPTIONS: Readonly<Record<string, OptionEffect>> = {
   rslave: { kind: "propagation", flags: MS.SLAVE | MS.REC },
   unbindable: { kind: "propagation", flags: MS.UNBINDABLE },
   runbindable: { kind: "propagation", flags: MS.UNBINDABLE | MS.REC },
+  // A tmpfs that starts with a copy of the directory it covers (podman, crun, runc).
+  tmpcopyup: { kind: "copyup" },
 };
 
 /** A mount's options, resolved: flags for mount(2), propagation changes, and the data string. */
@@ -94,6 +97,8 @@ export interface ParsedOptions {
   propagation: number[];
   bind: boolean;
   recursive: boolean;
+  /** tmpcopyup: fill the new tmpfs with what the destination held. */
+  copyUp: boolean;
   data: string[];
 }
 
@@ -105,6 +110,7 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
     propagation: [],
     bind: false,
     recursive: false,
+    copyUp: false,
     data: [],
   };
   for (const opt of options) {
@@ -128,6 +134,9 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
       case "bind":
         out.bind = true;
         out.recursive ||= effect.recursive;
+        break;
+      case "copyup":
+        out.copyUp = true;
         break;
       case "ignore":
         break;

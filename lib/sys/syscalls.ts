@@ -522,29 +522,64 @@ export function execve(path: string, argv: readonly string[], envp: readonly str
 /** The entry names of a directory (without "." and ".."), read with getdents64. */
 export function listDir(path: string): string[] {
   const fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  const names: string[] = [];
-  const decoder = new TextDecoder();
   try {
-    const buf = new Uint8Array(32768);
-    const view = new DataView(buf.buffer);
-    for (;;) {
-      const n = Number(check("getdents64", path, fd, buf, buf.length));
-      if (n === 0) break;
-      // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
-      for (let off = 0; off < n;) {
-        const reclen = view.getUint16(off + 16, true);
-        const nameStart = off + 19;
-        let end = nameStart;
-        while (end < off + reclen && buf[end] !== 0) end++;
-        const name = decoder.decode(buf.subarray(nameStart, end));
-        if (name !== "." && name !== "..") names.push(name);
-        off += reclen;
-      }
-    }
+    return listDirFd(fd, path);
   } finally {
     close(fd);
   }
+}
+
+/** The entry names of an open directory (without "." and ".."); reads from its current offset. */
+export function listDirFd(fd: number, what = `fd ${fd}`): string[] {
+  const names: string[] = [];
+  const decoder = new TextDecoder();
+  const buf = new Uint8Array(32768);
+  const view = new DataView(buf.buffer);
+  for (;;) {
+    const n = Number(check("getdents64", what, fd, buf, buf.length));
+    if (n === 0) break;
+    // struct linux_dirent64: u64 ino, s64 off, u16 reclen, u8 type, char name[].
+    for (let off = 0; off < n;) {
+      const reclen = view.getUint16(off + 16, true);
+      const nameStart = off + 19;
+      let end = nameStart;
+      while (end < off + reclen && buf[end] !== 0) end++;
+      const name = decoder.decode(buf.subarray(nameStart, end));
+      if (name !== "." && name !== "..") names.push(name);
+      off += reclen;
+    }
+  }
   return names;
+}
+
+/** What copy-up needs from stat(2): type and mode bits, owner, and device number. */
+export interface StatInfo {
+  mode: number;
+  uid: number;
+  gid: number;
+  rdev: bigint;
+}
+
+/** lstat of `path` relative to `dirfd` (no symlink followed); undefined when missing. */
+export function statAt(dirfd: number, path: string): StatInfo | undefined {
+  const st = new Uint8Array(256);
+  const r = attempt("newfstatat", dirfd, cString(path), st, AT_SYMLINK_NOFOLLOW);
+  if (r.ret < 0n) return undefined;
+  const v = new DataView(st.buffer);
+  // struct stat differs: x86_64 has nlink (u64) before mode, aarch64 after it.
+  return Deno.build.arch === "aarch64"
+    ? {
+      mode: v.getUint32(16, true),
+      uid: v.getUint32(24, true),
+      gid: v.getUint32(28, true),
+      rdev: v.getBigUint64(32, true),
+    }
+    : {
+      mode: v.getUint32(24, true),
+      uid: v.getUint32(28, true),
+      gid: v.getUint32(32, true),
+      rdev: v.getBigUint64(40, true),
+    };
 }
 
 /** Writes text to an existing file (a /proc or /sys knob) with one write call. */
