@@ -48,6 +48,9 @@ export const CONTAINER_PACKAGES: readonly Wanted[] = [
   // containerd drives denki in tests/containerd_test.ts; ctr and the runc v2 shim come with it.
   // (Where systemd runs, installing it also starts the host's own daemon; no test uses that.)
   { program: "containerd", pkg: "containerd" },
+  // podman drives denki in tests/podman_test.ts, through conmon (a package of its own).
+  { program: "conmon", pkg: "conmon" },
+  { program: "podman", pkg: "podman" },
 ];
 
 /** What builds the WASI test programs and Wasm benchmark guests: C to wasm32-wasi, and WAT. */
