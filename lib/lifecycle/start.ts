@@ -52,6 +52,14 @@ function releaseInit(dir: string, rec: ContainerRecord): void {
       // 0 bytes: no writer yet (nothing read so far) or the init closed its end (done).
       if (r.n === 0 && chunks.length > 0) break;
       if (!isAlive(rec.pid, rec.pidStartTime, readProcessInfo)) {
+        // It may have answered (a failing startContainer hook) and exited between the read
+        // above and this check: what it wrote is still in the fifo.
+        const last = sc.tryRead(fd, buf);
+        if (last.n > 0) {
+          if (chunks.length === 0) removeFifo(path);
+          chunks.push(...buf.subarray(0, last.n));
+          continue;
+        }
         throw new DenkiError(`cannot start container "${rec.id}": its init exited before starting`);
       }
       sc.pollOne(fd, POLLIN, 100);
