@@ -10,8 +10,6 @@ import assert from "node:assert/strict";
 import { Lab } from "./support/container.ts";
 import {
   BUSYBOX_IMAGE,
-  cgroupHierarchies,
-  cgroupsNamed,
   type Containerd,
   CONTAINERD_REQS,
   type Route,
@@ -21,6 +19,7 @@ import {
   withContainerd,
 } from "./support/containerd.ts";
 import { program, type Requirement, testWith } from "./support/requires.ts";
+import { cgroupHierarchies, cgroupsNamed } from "./support/cgroup_cleanup.ts";
 
 const ROUTES: Route[] = ["runc-binary", "path"];
 

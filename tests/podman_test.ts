@@ -9,7 +9,8 @@
  * view): a probe on a plain denki bundle skips them, with the reason, until denki has them.
  */
 import assert from "node:assert/strict";
-import { cgroupsNamed, testImages, WASM_IMAGE, WASM_IMAGE_ENV } from "./support/containerd.ts";
+import { testImages, WASM_IMAGE, WASM_IMAGE_ENV } from "./support/containerd.ts";
+import { cgroupsNamed } from "./support/cgroup_cleanup.ts";
 import { run } from "./support/denki.ts";
 import {
   IMAGE,

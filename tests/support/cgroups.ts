@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { CONTAINER_REQS, type Json, type Lab, withLab } from "./container.ts";
 import { type Requirement, testWith } from "./requires.ts";
+import { cgroupsNamed, emptyAndRemove } from "./cgroup_cleanup.ts";
 
 /** The parent of every container cgroup this test process makes. */
 export const PARENT = `/denki-test-${Deno.pid}`;
@@ -93,65 +94,15 @@ export function assertNoCgroup(path: string, what: string): void {
   }
 }
 
-/** Every directory under `top` (itself included), deepest first. */
-export function subdirs(top: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    out.push(dir);
-    for (const e of Deno.readDirSync(dir)) {
-      if (e.isDirectory) walk(`${dir}/${e.name}`);
-    }
-  };
-  walk(top);
-  return out.sort((a, b) => b.split("/").length - a.split("/").length);
-}
-
 /**
  * Removes whatever is left under PARENT on every hierarchy (after a failure): thaws, kills
  * the processes still in those cgroups (only this test's containers are there), then rmdirs
  * deepest first. Returns the directories it found.
  */
 export async function removeLeftovers(): Promise<string[]> {
-  const found: string[] = [];
-  for (const m of MOUNTS) {
-    const top = `${m.path}${PARENT}`;
-    if (!exists(top)) continue;
-    const dirs = subdirs(top);
-    found.push(...dirs);
-    for (const dir of dirs) {
-      try {
-        if (exists(`${dir}/freezer.state`)) {
-          Deno.writeTextFileSync(`${dir}/freezer.state`, "THAWED");
-        }
-      } catch {
-        // best effort
-      }
-      for (const pid of Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n")) {
-        if (/^\d+$/.test(pid)) {
-          try {
-            Deno.kill(Number(pid), "SIGKILL");
-          } catch {
-            // already gone
-          }
-        }
-      }
-    }
-    for (const dir of dirs) {
-      const end = Date.now() + 5000;
-      for (;;) {
-        try {
-          Deno.removeSync(dir);
-          break;
-        } catch (err) {
-          if (err instanceof Deno.errors.NotFound) break;
-          if (Date.now() > end) {
-            console.error(`cgroup test: cannot remove ${dir}: ${err}`);
-            break;
-          }
-          await sleep(20);
-        }
-      }
-    }
+  const found = cgroupsNamed(PARENT.slice(1));
+  for (const stuck of await emptyAndRemove(found)) {
+    console.error(`cgroup test: cannot remove ${stuck}`);
   }
   return found;
 }

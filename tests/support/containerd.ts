@@ -28,6 +28,7 @@ import { CONTAINER_REQS } from "./container.ts";
 import { LAUNCHER, run, type RunResult } from "./denki.ts";
 import { buildImage, type BuiltImage } from "./oci_image.ts";
 import { program, type Requirement } from "./requires.ts";
+import { cgroupsNamed, emptyAndRemove } from "./cgroup_cleanup.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 
@@ -73,31 +74,6 @@ export function mountsUnder(table: string, dir: string): string[] {
     .map((p) => p.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8))))
     .filter((p) => p.startsWith(`${dir}/`))
     .sort((a, b) => b.split("/").length - a.split("/").length);
-}
-
-/** Every cgroup hierarchy mounted on this host (v1 controllers, named ones and cgroup2). */
-export function cgroupHierarchies(): string[] {
-  const out: string[] = [];
-  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
-    const [pre, post] = line.split(" - ");
-    if (pre === undefined || post === undefined) continue;
-    const fstype = post.split(" ")[0];
-    if (fstype === "cgroup" || fstype === "cgroup2") out.push(pre.split(" ")[4]!);
-  }
-  return out;
-}
-
-/** Directories of cgroup `/<name>` (and below it) on any hierarchy, deepest first. */
-export function cgroupsNamed(name: string): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    out.push(dir);
-    for (const e of Deno.readDirSync(dir)) if (e.isDirectory) walk(`${dir}/${e.name}`);
-  };
-  for (const h of cgroupHierarchies()) {
-    if (exists(`${h}/${name}`)) walk(`${h}/${name}`);
-  }
-  return out.sort((a, b) => b.split("/").length - a.split("/").length);
 }
 
 /** Pids whose command line contains `needle` as one argument. */
@@ -454,36 +430,8 @@ export class Containerd {
   /** Thaws, empties (SIGKILL by pid) and removes `/<namespace>` on every hierarchy. */
   async #removeCgroups(): Promise<string[]> {
     const dirs = cgroupsNamed(this.ns);
-    for (const dir of dirs) {
-      try {
-        if (exists(`${dir}/freezer.state`)) {
-          Deno.writeTextFileSync(`${dir}/freezer.state`, "THAWED");
-        }
-        if (exists(`${dir}/cgroup.freeze`)) Deno.writeTextFileSync(`${dir}/cgroup.freeze`, "0");
-      } catch {
-        // best effort: the kill below works on frozen tasks too (they die when thawed)
-      }
-      try {
-        for (const pid of Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n")) {
-          if (/^\d+$/.test(pid)) kill(Number(pid), "SIGKILL");
-        }
-      } catch {
-        // removed meanwhile
-      }
-    }
-    for (const dir of dirs) {
-      const end = Date.now() + 5000;
-      for (;;) {
-        try {
-          Deno.removeSync(dir);
-          break;
-        } catch (err) {
-          if (err instanceof Deno.errors.NotFound) break;
-          if (Date.now() > end) throw new Error(`cannot remove cgroup ${dir}: ${err}`);
-          await sleep(20);
-        }
-      }
-    }
+    const stuck = await emptyAndRemove(dirs);
+    if (stuck.length > 0) throw new Error(`cannot remove cgroups: ${stuck.join(", ")}`);
     return dirs.map((d) => `cgroup ${d}`);
   }
 }

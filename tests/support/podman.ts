@@ -35,7 +35,8 @@
  * `<tmp>/denki-env.log`, and execs bin/denki.
  */
 import { CONTAINER_REQS } from "./container.ts";
-import { BUSYBOX_IMAGE, cgroupsNamed, mountsUnder, testImages } from "./containerd.ts";
+import { BUSYBOX_IMAGE, mountsUnder, testImages } from "./containerd.ts";
+import { cgroupsNamed, emptyAndRemove } from "./cgroup_cleanup.ts";
 import { LAUNCHER, type RunResult } from "./denki.ts";
 import { program, type Requirement } from "./requires.ts";
 
@@ -452,40 +453,11 @@ export class Podman {
   /** Thaws, empties (SIGKILL by pid) and removes the cgroup parent on every hierarchy. */
   async #removeCgroups(): Promise<string[]> {
     const dirs = cgroupsNamed(this.cgroupName);
-    for (const dir of dirs) {
-      try {
-        if (exists(`${dir}/freezer.state`)) {
-          Deno.writeTextFileSync(`${dir}/freezer.state`, "THAWED");
-        }
-        if (exists(`${dir}/cgroup.freeze`)) Deno.writeTextFileSync(`${dir}/cgroup.freeze`, "0");
-      } catch {
-        // best effort: killed tasks die when thawed
-      }
-      try {
-        for (const pid of Deno.readTextFileSync(`${dir}/cgroup.procs`).split("\n")) {
-          if (/^\d+$/.test(pid)) kill(Number(pid), "SIGKILL");
-        }
-      } catch {
-        // removed meanwhile
-      }
-    }
-    const left: string[] = [];
-    for (const dir of dirs) {
-      // podman leaves `<parent>` and `<parent>/conmon` behind by design: not a leak.
-      const expected = /\/denki-podman-\d+-\d+(\/conmon)?$/.test(dir);
-      if (!expected) left.push(`cgroup ${dir}`);
-      const end = Date.now() + 5000;
-      for (;;) {
-        try {
-          Deno.removeSync(dir);
-          break;
-        } catch (err) {
-          if (err instanceof Deno.errors.NotFound) break;
-          if (Date.now() > end) throw new Error(`cannot remove cgroup ${dir}: ${err}`);
-          await sleep(20);
-        }
-      }
-    }
+    // podman leaves `<parent>` and `<parent>/conmon` behind by design: not a leak.
+    const left = dirs.filter((d) => !/\/denki-podman-\d+-\d+(\/conmon)?$/.test(d))
+      .map((d) => `cgroup ${d}`);
+    const stuck = await emptyAndRemove(dirs);
+    if (stuck.length > 0) throw new Error(`cannot remove cgroups: ${stuck.join(", ")}`);
     return left;
   }
 }
