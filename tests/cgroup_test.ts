@@ -515,7 +515,8 @@ T(
     const script =
       "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; " +
       "cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; " +
-      "touch /sys/fs/cgroup/memory/x 2>/dev/null || echo read-only";
+      "touch /sys/fs/cgroup/memory/x 2>/dev/null || echo read-only; " +
+      "cat /sys/fs/cgroup/systemd/cgroup.procs | wc -l";
     for (const cgroupns of [true, false]) {
       const id = cgroupns ? "withns" : "nons";
       const b = lab.bundle((c) => {
@@ -529,12 +530,23 @@ T(
       const r = await lab.denki(["run", "--bundle", b.dir, id]);
       assert.equal(r.code, 0, r.stderr);
       // Only the container's processes (the shell and its pipeline), not the host's.
-      const [limit, pids, procs, ro] = r.stdout.trim().split("\n");
+      const [limit, pids, procs, ro, named] = r.stdout.trim().split("\n");
       assert.equal(limit, String(64 * MiB), `cgroupns=${cgroupns}`);
       assert.equal(pids, "50", `cgroupns=${cgroupns}`);
       assert.ok(Number(procs) >= 1 && Number(procs) <= 4, `cgroupns=${cgroupns}: ${procs} procs`);
       assert.equal(ro, "read-only");
+      // The named hierarchy (name=systemd) shows the container's own cgroup, not the host's.
+      assert.ok(Number(named) >= 1 && Number(named) <= 4, `cgroupns=${cgroupns}: ${named}`);
       assertNoCgroup(pathOf(id), id);
     }
   },
 );
+
+T("delete removes cgroups the container made inside its own", async (lab) => {
+  const { path } = await launch(lab, "nest", ["sleep", "100"]);
+  // What a nested runtime or systemd inside the container would leave: child cgroups.
+  for (const dir of cgroupDirs(path)) {
+    Deno.mkdirSync(`${dir}/child/grandchild`, { recursive: true });
+  }
+  await deleteAndCheck(lab, "nest", true);
+});

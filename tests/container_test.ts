@@ -532,16 +532,18 @@ T(
           destination: "/etc",
           type: "tmpfs",
           source: "tmpfs",
-          options: ["tmpcopyup", "nosuid", "mode=755"],
+          options: ["tmpcopyup", "nosuid"],
         });
         c.process.args = [
           "sh",
           "-c",
-          "grep -c root /etc/passwd; stat -c '%a %u:%g' /etc/owned /etc/sub/deep; " +
+          "grep -c root /etc/passwd; stat -c '%a %u:%g' /etc /etc/owned /etc/sub/deep; " +
           "readlink /etc/link; cat /etc/sub/deep; touch /etc/new && echo writable; " +
           "touch /root/x 2>/dev/null || echo root-ro; grep ' /etc ' /proc/mounts | cut -d' ' -f3",
         ];
       });
+      Deno.chmodSync(`${b.rootfs}/etc`, 0o750);
+      Deno.chownSync(`${b.rootfs}/etc`, 0, 8);
       Deno.writeTextFileSync(`${b.rootfs}/etc/owned`, "x");
       Deno.chmodSync(`${b.rootfs}/etc/owned`, 0o640);
       Deno.chownSync(`${b.rootfs}/etc/owned`, 1000, 1001);
@@ -553,8 +555,22 @@ T(
       assert.equal(r.code, 0, r.stderr);
       assert.equal(
         r.stdout,
-        "1\n640 1000:1001\n604 0:0\n../no/where\ndeep content\nwritable\nroot-ro\ntmpfs\n",
+        "1\n750 0:8\n640 1000:1001\n604 0:0\n../no/where\ndeep content\nwritable\nroot-ro\ntmpfs\n",
+        "the tmpfs root takes the directory's mode and owner, not tmpfs's 1777",
       );
       assert.throws(() => Deno.statSync(`${b.rootfs}/etc/new`), "writes stay in the tmpfs");
+      // Read-only: filled first, then made read-only.
+      const ro = lab.bundle((c) => {
+        c.mounts.push({
+          destination: "/etc",
+          type: "tmpfs",
+          source: "tmpfs",
+          options: ["tmpcopyup", "ro"],
+        });
+        c.process.args = ["sh", "-c", "grep -c root /etc/passwd; touch /etc/x || echo ro"];
+      });
+      const r2 = await lab.denki(["run", "--bundle", ro.dir, "cu2"]);
+      assert.equal(r2.code, 0, r2.stderr);
+      assert.equal(r2.stdout, "1\nro\n");
     }),
 );

@@ -189,13 +189,13 @@ Deno.test("manager: creates on every hierarchy, seeds cpusets, joins, records wh
   assert.equal(cg.rec.v1.cpu, cg.rec.v1.cpuacct);
   assert.equal(cg.rec.v2, "/sys/fs/cgroup/unified/k8s/pod/c1");
   assert.deepEqual(cg.rec.v2Controllers, ["hugetlb"]);
-  assert.ok(!("name=systemd" in cg.rec.v1));
+  assert.equal(cg.rec.v1["name=systemd"], "/sys/fs/cgroup/systemd/k8s/pod/c1");
   assert.ok(!cg.rec.created.includes("/sys/fs/cgroup/memory/k8s"), "existing parent not claimed");
   assert.ok(cg.rec.created.includes("/sys/fs/cgroup/memory/k8s/pod"));
   assert.equal(io.read("/sys/fs/cgroup/cpuset/k8s/pod/c1/cpuset.cpus"), "0-3");
   cg.join(42);
   const joined = io.writes.filter((w) => w.endsWith("cgroup.procs=42"));
-  assert.equal(joined.length, 7); // cpu+cpuacct share one dir; six v1 dirs plus unified
+  assert.equal(joined.length, 8); // cpu+cpuacct share one dir; seven v1 dirs plus unified
 });
 
 Deno.test("manager: resources split between v1 and v2; missing controllers refused", () => {

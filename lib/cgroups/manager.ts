@@ -56,8 +56,9 @@ export class Cgroup {
     const cg = new Cgroup(rec, io, book);
     try {
       const made = new Map<string, string>();
+      // Named hierarchies (name=systemd) too: they limit nothing, but the container's
+      // cgroup namespace and /sys/fs/cgroup then show its own place in them, not the host's.
       for (const [controller, h] of layout.v1) {
-        if (controller.startsWith("name=")) continue;
         // Controllers mounted together (cpu,cpuacct) share one directory.
         const dir = made.get(h.mount) ?? cg.#mkdirs(h.mount, h.root, path, controller === "cpuset");
         made.set(h.mount, dir);
@@ -370,7 +371,8 @@ export class Cgroup {
       const left = this.#removeDirs();
       if (left.length === 0) return;
       if (Date.now() > deadline) {
-        throw new DenkiError(`cannot remove cgroup ${left[0]}: it still has processes`);
+        const why = this.pids().length > 0 ? "it still has processes" : "it is busy";
+        throw new DenkiError(`cannot remove cgroup ${left[0]}: ${why}`);
       }
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -382,6 +384,11 @@ export class Cgroup {
     const leaves = this.dirs();
     const ancestors = leaves.flatMap((leaf) => this.#ancestors(leaf));
     const recorded = this.book?.claimed(ancestors) ?? [];
+    // Cgroups the container made inside its own (a nested runtime, systemd) go first.
+    const nested = leaves.flatMap((leaf) => this.#descendants(leaf));
+    for (const dir of nested.sort((a, b) => b.split("/").length - a.split("/").length)) {
+      this.io.rmdir(dir);
+    }
     const order = [...new Set([...leaves, ...this.rec.created, ...recorded])];
     // Deepest first, so parents are empty by the time they come up.
     order.sort((a, b) => b.split("/").length - a.split("/").length);
@@ -399,6 +406,13 @@ export class Cgroup {
     }
     this.book?.drop(gone);
     return busy;
+  }
+
+  /** Every cgroup below `dir`. */
+  #descendants(dir: string): string[] {
+    return this.io.children(dir).flatMap((
+      c,
+    ) => [`${dir}/${c}`, ...this.#descendants(`${dir}/${c}`)]);
   }
 
   /** The directories between a leaf and its hierarchy's mount point. */

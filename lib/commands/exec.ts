@@ -73,14 +73,24 @@ export function processFromFlags(base: Process, args: string[], o: Opts): Proces
     if (!ID.test(uid ?? "") || (gid !== undefined && !ID.test(gid)) || extra !== undefined) {
       throw new DenkiError(`--user ${JSON.stringify(o.user)}: must be UID or UID:GID (numbers)`);
     }
-    p.user = { ...p.user, uid: Number(uid), gid: gid === undefined ? 0 : Number(gid) };
+    // As runc: without :GID the process keeps the container's group.
+    p.user = {
+      ...p.user,
+      uid: Number(uid),
+      gid: gid === undefined ? p.user?.gid ?? 0 : Number(gid),
+    };
   }
   if (o["additional-gids"].length > 0) {
     const gids = o["additional-gids"].map((g) => {
       if (!ID.test(g)) throw new DenkiError(`--additional-gids ${JSON.stringify(g)}: not a number`);
       return Number(g);
     });
-    p.user = { uid: 0, gid: 0, ...p.user, additionalGids: gids };
+    p.user = {
+      uid: 0,
+      gid: 0,
+      ...p.user,
+      additionalGids: [...(p.user?.additionalGids ?? []), ...gids],
+    };
   }
   if (o.cap.length > 0) {
     const caps = { ...p.capabilities };

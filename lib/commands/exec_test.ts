@@ -23,16 +23,16 @@ Deno.test("exec flags change a copy of the container's process, as runc's do", (
   assert.deepEqual(p.args, ["ls", "-l"]);
   assert.equal(p.cwd, "/tmp");
   assert.deepEqual(p.env, ["PATH=/bin", "A=1"]);
-  assert.deepEqual(p.user, { uid: 1000, gid: 1001, additionalGids: [5] });
+  assert.deepEqual(p.user, { uid: 1000, gid: 1001, additionalGids: [10, 5] });
   assert.deepEqual(p.capabilities?.bounding, ["CAP_KILL", "CAP_CHOWN"]);
   assert.equal(p.capabilities?.inheritable, undefined);
   assert.equal(p.noNewPrivileges, true);
   assert.deepEqual(base.env, ["PATH=/bin"], "the container's process is not changed");
-  assert.deepEqual(processFromFlags(base, ["true"], { ...none, user: "7" }).user, {
-    uid: 7,
-    gid: 0,
-    additionalGids: [10],
+  const keepsGroup = processFromFlags({ ...base, user: { uid: 1, gid: 44 } }, ["true"], {
+    ...none,
+    user: "7",
   });
+  assert.deepEqual(keepsGroup.user, { uid: 7, gid: 44 }, "without :GID the group stays");
   assert.throws(() => processFromFlags(base, ["true"], { ...none, user: "7:x" }), /UID:GID/);
   assert.throws(
     () => processFromFlags(base, ["true"], { ...none, "additional-gids": ["wheel"] }),

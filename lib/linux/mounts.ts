@@ -31,6 +31,40 @@ export interface MountStep {
   propagation: number[];
 }
 
+/**
+ * A tmpfs takes the mode of the directory it covers unless the options set one (as runc
+ * does; tmpfs's own default, 1777, would make /etc or /run writable by everyone). With
+ * tmpcopyup it is mounted writable, filled with a copy of that directory, given its owner,
+ * and only then made read-only if asked.
+ */
+function mountTmpfs(rootFd: number, step: MountStep, target: string): void {
+  // Opened before the mount, this fd keeps reaching the directory underneath.
+  const lower = sc.open(target, sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC);
+  try {
+    const st = sc.statAt(lower, "");
+    const hasMode = step.data.split(",").some((o) => o.startsWith("mode="));
+    const mode = st === undefined || hasMode ? "" : `mode=${(st.mode & 0o7777).toString(8)}`;
+    const data = [mode, step.data].filter((d) => d !== "").join(",");
+    const ro = step.copyUp ? step.flags & MS.RDONLY : 0;
+    sc.mount(step.source, target, "tmpfs", step.flags & ~ro, data || null);
+    if (!step.copyUp) return;
+    const upper = reopen(rootFd, step);
+    try {
+      copyUp(lower, upper, step.destination);
+      if (st !== undefined) sc.fchownat(upper, "", st.uid, st.gid, sc.AT_EMPTY_PATH);
+    } finally {
+      sc.close(upper);
+    }
+    if (ro) {
+      withFd(reopen(rootFd, step), (path) => {
+        sc.mount(null, path, null, MS.REMOUNT | step.flags, data || null);
+      });
+    }
+  } finally {
+    sc.close(lower);
+  }
+}
+
 /** Flags a bind mount needs a second, remount call for. */
 const REMOUNT_FLAGS = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME |
   MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
@@ -95,23 +129,8 @@ export function applyMount(rootFd: number, step: MountStep, ns: MountNamespaces)
     } else {
       try {
         withFd(openInRoot(rootFd, step.destination, "dir"), (target) => {
-          // Opened before the mount, this fd keeps reaching the directory underneath.
-          const lower = step.copyUp
-            ? sc.open(target, sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC)
-            : -1;
-          try {
-            sc.mount(step.source, target, step.type, step.flags, step.data || null);
-            if (lower >= 0) {
-              const upper = reopen(rootFd, step);
-              try {
-                copyUp(lower, upper, step.destination);
-              } finally {
-                sc.close(upper);
-              }
-            }
-          } finally {
-            if (lower >= 0) sc.close(lower);
-          }
+          if (step.type === "tmpfs") mountTmpfs(rootFd, step, target);
+          else sc.mount(step.source, target, step.type, step.flags, step.data || null);
         });
       } catch (err) {
         // Only where a new sysfs is refused (EPERM without its own network namespace, in
@@ -181,6 +200,17 @@ export function parseCgroupMounts(mountinfo: string): HostCgroup[] {
   return out;
 }
 
+/** Super options of v1 cgroup mounts that are not controllers. */
+const MOUNT_ONLY = new Set([
+  "xattr",
+  "noprefix",
+  "clone_children",
+  "cpuset_v2_mode",
+  "nsdelegate",
+  "memory_recursiveprot",
+  "favordynmods",
+]);
+
 /** This process's cgroup in each hierarchy, from /proc/self/cgroup: controllers to path. */
 export function parseOwnCgroups(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -200,7 +230,10 @@ function ownCgroupDir(h: HostCgroup, own: Map<string, string>): string | undefin
     const path = own.get("");
     return path === undefined ? undefined : `${h.mountPoint}${path === "/" ? "" : path}`;
   }
-  const wanted = h.options.split(",").filter((o) => o !== "").sort().join(",");
+  // Super options that are not controller names (xattr, clone_children, ...) do not appear
+  // in /proc/self/cgroup.
+  const wanted = h.options.split(",").filter((o) => o !== "" && !MOUNT_ONLY.has(o)).sort()
+    .join(",");
   for (const [controllers, path] of own) {
     if (controllers.split(",").sort().join(",") === wanted) {
       return `${h.mountPoint}${path === "/" ? "" : path}`;
@@ -224,6 +257,9 @@ function mountCgroup(rootFd: number, step: MountStep, cgroupns: boolean): void {
   /** Mounts hierarchy `h` at `dest`: fresh in a cgroup namespace, else a bind of our own dir. */
   const mountOne = (h: HostCgroup, dest: string) => {
     const dir = cgroupns ? undefined : ownCgroupDir(h, own);
+    // Without a cgroup namespace a fresh mount would show the host's whole tree: a hierarchy
+    // the container has no cgroup of its own in is left out instead.
+    if (!cgroupns && dir === undefined) return;
     withFd(openInRoot(rootFd, dest, "dir"), (target) => {
       if (dir !== undefined) sc.mount(dir, target, null, MS.BIND, null);
       else if (h.fstype === "cgroup2") sc.mount("cgroup2", target, "cgroup2", flags, null);

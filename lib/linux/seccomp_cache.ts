@@ -56,7 +56,8 @@ export function compileCached(
   const compiled = compileSeccomp(seccomp, arch);
   try {
     Deno.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${Deno.pid}.tmp`;
+    // Pids repeat across pid namespaces: a random name keeps two writers apart.
+    const tmp = `${file}.${crypto.randomUUID()}.tmp`;
     Deno.writeTextFileSync(
       tmp,
       JSON.stringify({ key, ...compiled, program: toBase64(compiled.program) }),

@@ -78,7 +78,9 @@ export class StateStore {
   list(): ListEntry[] {
     let names: string[];
     try {
-      names = [...Deno.readDirSync(this.root)].filter((e) => e.isDirectory).map((e) => e.name);
+      // Names with "@" are denki's own (the seccomp cache): no container id has one.
+      names = [...Deno.readDirSync(this.root)].filter((e) => e.isDirectory && !e.name.includes("@"))
+        .map((e) => e.name);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return [];
       throw new DenkiError(`cannot read state root ${this.root}: ${causeOf(err)}`);

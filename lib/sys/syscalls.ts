@@ -560,10 +560,11 @@ export interface StatInfo {
   rdev: bigint;
 }
 
-/** lstat of `path` relative to `dirfd` (no symlink followed); undefined when missing. */
+/** lstat of `path` relative to `dirfd` (no symlink followed; "" is the fd itself). */
 export function statAt(dirfd: number, path: string): StatInfo | undefined {
   const st = new Uint8Array(256);
-  const r = attempt("newfstatat", dirfd, cString(path), st, AT_SYMLINK_NOFOLLOW);
+  const flags = AT_SYMLINK_NOFOLLOW | (path === "" ? AT_EMPTY_PATH : 0);
+  const r = attempt("newfstatat", dirfd, cString(path), st, flags);
   if (r.ret < 0n) return undefined;
   const v = new DataView(st.buffer);
   // struct stat differs: x86_64 has nlink (u64) before mode, aarch64 after it.
