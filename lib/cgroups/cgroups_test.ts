@@ -404,3 +404,16 @@ Deno.test("stats: helpers for v2 io.stat, page sizes and cpu lists", () => {
   assert.equal(pageSizeName("hugepages-64kB"), "64KB");
   assert.deepEqual(parseCpuList("0-2,5\n"), [0, 1, 2, 5]);
 });
+
+Deno.test("manager: an exec'd process joins beside the init where the v2 leaf refuses members", () => {
+  const { io, cg } = hybridFake();
+  const leaf = "/sys/fs/cgroup/unified/k8s/pod/c1";
+  io.refuse.set(`${leaf}/cgroup.procs`, 16);
+  io.files.set("/proc/42/cgroup", "1:cpu:/k8s/pod/c1\n0::/k8s/pod/c1/init.scope\n");
+  cg.joinBeside(77, 42);
+  assert.ok(io.writes.includes(`${leaf}/init.scope/cgroup.procs=77`));
+  assert.ok(io.writes.includes("/sys/fs/cgroup/memory/k8s/pod/c1/cgroup.procs=77"));
+  // Never outside the container's own cgroup.
+  io.files.set("/proc/42/cgroup", "0::/elsewhere\n");
+  assert.throws(() => cg.joinBeside(78, 42), /EBUSY/);
+});

@@ -142,6 +142,30 @@ export class Cgroup {
     for (const dir of this.dirs()) this.io.write(`${dir}/cgroup.procs`, String(pid));
   }
 
+  /**
+   * Puts a process `exec` started into the container's cgroup. Where the v2 leaf refuses
+   * members (EBUSY: it delegates controllers to children, as systemd or a nested runtime in
+   * the container set up), the process joins the init's own cgroup below the leaf instead,
+   * as runc does.
+   */
+  joinBeside(pid: number, initPid: number): void {
+    for (const dir of this.dirs()) {
+      try {
+        this.io.write(`${dir}/cgroup.procs`, String(pid));
+      } catch (err) {
+        if (!(err instanceof CgroupWriteError && err.errno === EBUSY) || dir !== this.rec.v2) {
+          throw err;
+        }
+        const line = (this.io.read(`/proc/${initPid}/cgroup`) ?? "").split("\n")
+          .find((l) => l.startsWith("0::"));
+        const mount = dir.endsWith(this.rec.path) ? dir.slice(0, -this.rec.path.length) : "";
+        const target = line === undefined ? "" : `${mount}${line.slice(3)}`;
+        if (!target.startsWith(`${dir}/`)) throw err;
+        this.io.write(`${target}/cgroup.procs`, String(pid));
+      }
+    }
+  }
+
   /** Applies resources; returns warnings for settings this kernel lacks. `devices` adds rules. */
   apply(r: Resources, opts: { devices: boolean }): string[] {
     const notes: string[] = [];

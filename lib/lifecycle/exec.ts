@@ -161,7 +161,7 @@ async function spawnExec(job: ExecJob): Promise<number> {
     log.debug(`container "${id}": exec process is pid ${pid}`);
     const hello = channel.receive();
     if (hello?.type !== "hello") throw await processDied(pid);
-    new Cgroup(rec.cgroup!).join(pid);
+    new Cgroup(rec.cgroup!).joinBeside(pid, rec.pid);
     const boot: ExecBootstrap = {
       config: text,
       configFile: file,
