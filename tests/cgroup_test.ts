@@ -550,3 +550,31 @@ T("delete removes cgroups the container made inside its own", async (lab) => {
   }
   await deleteAndCheck(lab, "nest", true);
 });
+
+T("deleting a stopped container spares a new container that took over its cgroup", async (lab) => {
+  const path = pathOf("shared");
+  const bundleFor = (args: string[]) =>
+    lab.bundle((c) => {
+      c.process.args = args;
+      c.linux.cgroupsPath = path;
+    });
+  const old = await lab.denki(["run", "-d", "--bundle", bundleFor(["true"]).dir, "old"]);
+  assert.equal(old.code, 0, old.stderr);
+  await waitStatus(lab, "old", "stopped");
+  // Its cgroup is empty now, so a new container may be made in it.
+  const young = await lab.denki([
+    "run",
+    "-d",
+    "--bundle",
+    bundleFor(["sleep", "100"]).dir,
+    "young",
+  ]);
+  assert.equal(young.code, 0, young.stderr);
+  const youngPid = (await stateOf(lab, "young")).pid as number;
+  const del = await lab.denki(["delete", "old"]);
+  assert.equal(del.code, 0, del.stderr);
+  assert.match(del.stderr, /in use by processes of another container/);
+  assert.equal((await stateOf(lab, "young")).status, "running", "the new container lives on");
+  assert.deepEqual(cgroupProcs(path), [youngPid]);
+  await deleteAndCheck(lab, "young", true);
+});

@@ -21,6 +21,15 @@ function pidNamespace(pid: number | "self"): string | undefined {
   return sc.readlinkat(sc.AT_FDCWD, `/proc/${pid}/ns/pid`);
 }
 
+/** The pids that live in a pid namespace other than the runtime's. */
+function otherNamespaces(pids: readonly number[]): number[] {
+  const ours = pidNamespace("self");
+  return pids.filter((pid) => {
+    const ns = pidNamespace(pid);
+    return ns !== undefined && ns !== ours;
+  });
+}
+
 /** Every process of the container: its cgroup's, or without one, its pid namespace's. */
 export function containerPids(rec: ContainerRecord): number[] {
   if (rec.cgroup !== undefined) return new Cgroup(rec.cgroup).pids();
@@ -133,11 +142,22 @@ export async function deleteContainer(
       }
     }
     if (rec.cgroup !== undefined) {
+      const cg = new Cgroup(rec.cgroup, realIo, new FileParentBook(root));
       // Whatever is left (a container sharing the host's pid namespace leaves its
       // processes behind when its init exits) belongs to the container and goes with it.
-      const cg = new Cgroup(rec.cgroup, realIo, new FileParentBook(root));
-      if (cg.pids().length > 0) await signalCgroup(rec, SIGKILL);
-      await cg.remove();
+      // Once a stopped container's init is gone, processes in another pid namespace cannot
+      // be its own (they died with its init): they belong to whoever reused the cgroup.
+      const foreign = status === "stopped" ? otherNamespaces(cg.pids()) : [];
+      if (foreign.length > 0) {
+        log.warn(
+          `cgroup ${rec.cgroup.path} is in use by processes of another container (${
+            foreign.join(", ")
+          }): left in place`,
+        );
+      } else {
+        if (cg.pids().length > 0) await signalCgroup(rec, SIGKILL);
+        await cg.remove();
+      }
     }
     store.remove(lock);
     await runHooksWarning(
