@@ -47,7 +47,10 @@ export function parseLayout(mountinfo: string, unifiedControllers = ""): Layout 
       };
     } else if (fstype === "cgroup") {
       for (const opt of superOpts.split(",")) {
-        if (opt === "rw" || opt === "ro" || (OPTIONS.has(opt) && !opt.startsWith("name="))) {
+        if (
+          opt === "rw" || opt === "ro" ||
+          (NON_CONTROLLER_OPTIONS.has(opt) && !opt.startsWith("name="))
+        ) {
           continue;
         }
         if (!layout.v1.has(opt)) layout.v1.set(opt, { mount, root });
@@ -58,7 +61,7 @@ export function parseLayout(mountinfo: string, unifiedControllers = ""): Layout 
 }
 
 /** Super options of a v1 cgroup mount that are not controller names. */
-const OPTIONS = new Set([
+export const NON_CONTROLLER_OPTIONS: ReadonlySet<string> = new Set([
   "xattr",
   "noprefix",
   "clone_children",

@@ -147,7 +147,8 @@ export async function deleteContainer(
       // processes behind when its init exits) belongs to the container and goes with it.
       // Once a stopped container's init is gone, processes in another pid namespace cannot
       // be its own (they died with its init): they belong to whoever reused the cgroup.
-      const foreign = status === "stopped" ? otherNamespaces(cg.pids()) : [];
+      const left = cg.pids();
+      const foreign = status === "stopped" ? otherNamespaces(left) : [];
       if (foreign.length > 0) {
         log.warn(
           `cgroup ${rec.cgroup.path} is in use by processes of another container (${
@@ -155,7 +156,7 @@ export async function deleteContainer(
           }): left in place`,
         );
       } else {
-        if (cg.pids().length > 0) await signalCgroup(rec, SIGKILL);
+        if (left.length > 0) await signalCgroup(rec, SIGKILL);
         await cg.remove();
       }
     }

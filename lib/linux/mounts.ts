@@ -9,6 +9,7 @@ import { MS, parseMountOptions } from "../plan/mount_options.ts";
 import type { Mount } from "../spec/config.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import * as sc from "../sys/syscalls.ts";
+import { NON_CONTROLLER_OPTIONS } from "../cgroups/layout.ts";
 import { copyUp } from "./copy_up.ts";
 import { fdPath, openInRoot } from "./resolve.ts";
 
@@ -200,17 +201,6 @@ export function parseCgroupMounts(mountinfo: string): HostCgroup[] {
   return out;
 }
 
-/** Super options of v1 cgroup mounts that are not controllers. */
-const MOUNT_ONLY = new Set([
-  "xattr",
-  "noprefix",
-  "clone_children",
-  "cpuset_v2_mode",
-  "nsdelegate",
-  "memory_recursiveprot",
-  "favordynmods",
-]);
-
 /** This process's cgroup in each hierarchy, from /proc/self/cgroup: controllers to path. */
 export function parseOwnCgroups(text: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -232,7 +222,8 @@ function ownCgroupDir(h: HostCgroup, own: Map<string, string>): string | undefin
   }
   // Super options that are not controller names (xattr, clone_children, ...) do not appear
   // in /proc/self/cgroup.
-  const wanted = h.options.split(",").filter((o) => o !== "" && !MOUNT_ONLY.has(o)).sort()
+  const wanted = h.options.split(",").filter((o) => o !== "" && !NON_CONTROLLER_OPTIONS.has(o))
+    .sort()
     .join(",");
   for (const [controllers, path] of own) {
     if (controllers.split(",").sort().join(",") === wanted) {
