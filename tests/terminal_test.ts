@@ -170,6 +170,19 @@ T(
     }),
 );
 
+/**
+ * A terminal bundle running `args` with the host directory `shared` bound at /shared, where
+ * the workload leaves files the test waits for.
+ */
+function sharedTerminal(lab: Lab, args: string[]) {
+  const shared = `${lab.dir}/shared`;
+  Deno.mkdirSync(shared);
+  const b = lab.bundle(withTerminal(args, (c) => {
+    c.mounts.push({ destination: "/shared", type: "bind", source: shared, options: ["bind"] });
+  }));
+  return { shared, b };
+}
+
 /** `denki run` under `script`, which gives it a real pty as stdin, stdout and stderr. */
 function underScript(lab: Lab, shell: string, input?: string) {
   // timeout(1): a relay that never ends fails the test instead of hanging it.
@@ -208,15 +221,11 @@ TS(
   "run in a terminal: a signal to run reaches the workload; the terminal is restored",
   () =>
     withLab(async (lab) => {
-      const shared = `${lab.dir}/shared`;
-      Deno.mkdirSync(shared);
-      const b = lab.bundle(withTerminal([
+      const { shared, b } = sharedTerminal(lab, [
         "sh",
         "-c",
         'trap "echo got-term; exit 9" TERM; touch /shared/ready; while :; do sleep 0.05; done',
-      ], (c) => {
-        c.mounts.push({ destination: "/shared", type: "bind", source: shared, options: ["bind"] });
-      }));
+      ]);
       const r = await underScript(
         lab,
         `before=$(stty -g); $DENKI run --bundle ${b.dir} c1 & ` +
@@ -234,17 +243,13 @@ TS(
   "run in a terminal: the pty takes the caller's size, and follows it on SIGWINCH",
   () =>
     withLab(async (lab) => {
-      const shared = `${lab.dir}/shared`;
-      Deno.mkdirSync(shared);
-      const b = lab.bundle(withTerminal([
+      const { shared, b } = sharedTerminal(lab, [
         "sh",
         "-c",
         "stty size; touch /shared/ready; i=0; " +
         'while [ "$(stty size)" = "40 120" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; ' +
         "echo now $(stty size)",
-      ], (c) => {
-        c.mounts.push({ destination: "/shared", type: "bind", source: shared, options: ["bind"] });
-      }));
+      ]);
       // The size is set on script's pty before run starts and changed once the workload is up;
       // the kernel sends SIGWINCH to the terminal's foreground group, run included.
       const r = await underScript(

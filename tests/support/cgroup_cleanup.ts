@@ -3,15 +3,7 @@
  * hierarchy, thaw them, SIGKILL what is still inside by pid, and rmdir them deepest first.
  * Shared by the cgroup, containerd and podman harnesses.
  */
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { exists } from "./fs.ts";
 
 /** Every cgroup hierarchy mounted on this host (v1 controllers, named ones and cgroup2). */
 export function cgroupHierarchies(): string[] {

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { CONTAINER_REQS, type Json, type Lab, withLab } from "./container.ts";
 import { type Requirement, testWith } from "./requires.ts";
 import { cgroupsNamed, emptyAndRemove } from "./cgroup_cleanup.ts";
+import { exists } from "./fs.ts";
+export { exists };
 
 /** The parent of every container cgroup this test process makes. */
 export const PARENT = `/denki-test-${Deno.pid}`;
@@ -50,15 +52,6 @@ export function v1Cgroups(): Requirement {
 }
 
 export const REQS = [...CONTAINER_REQS, v1Cgroups()];
-
-export function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** A cgroup file of a v1 controller, trimmed. */
 export function cgFile(controller: string, path: string, file: string): string {

@@ -29,6 +29,8 @@ import { LAUNCHER, run, type RunResult } from "./denki.ts";
 import { buildImage, type BuiltImage } from "./oci_image.ts";
 import { program, type Requirement } from "./requires.ts";
 import { cgroupsNamed, emptyAndRemove } from "./cgroup_cleanup.ts";
+import { exists } from "./fs.ts";
+import { withHarness } from "./harness.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 
@@ -57,15 +59,6 @@ const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 let instances = 0;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Mount points (field 5 of mountinfo) of `table` that lie under `dir`, deepest first. */
 export function mountsUnder(table: string, dir: string): string[] {
@@ -444,19 +437,15 @@ export async function withContainerd(
   fn: (c: Containerd) => Promise<void>,
   pathRuntime: "denki" | "runc" = "denki",
 ): Promise<void> {
-  const c = new Containerd();
-  try {
-    await c.start(pathRuntime);
-    await c.importImages();
-    await fn(c);
-  } catch (err) {
+  await withHarness("containerd", async () => {
+    const c = new Containerd();
     try {
-      await c.stop();
-    } catch (cleanup) {
-      console.error(`containerd harness: cleanup after a failure failed too: ${cleanup}`);
+      await c.start(pathRuntime);
+      await c.importImages();
+    } catch (err) {
+      await c.stop().catch((cleanup) => console.error(`containerd harness: ${cleanup}`));
+      throw err;
     }
-    throw err;
-  }
-  const left = await c.stop();
-  if (left.length > 0) throw new Error(`containerd test left things behind: ${left.join(", ")}`);
+    return c;
+  }, fn);
 }

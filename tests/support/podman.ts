@@ -39,6 +39,8 @@ import { BUSYBOX_IMAGE, mountsUnder, testImages } from "./containerd.ts";
 import { cgroupsNamed, emptyAndRemove } from "./cgroup_cleanup.ts";
 import { LAUNCHER, type RunResult } from "./denki.ts";
 import { program, type Requirement } from "./requires.ts";
+import { exists } from "./fs.ts";
+import { withHarness } from "./harness.ts";
 
 /** The seccomp profile podman applies by default (Debian: golang-github-containers-common). */
 export const SECCOMP_PROFILE = "/usr/share/containers/seccomp.json";
@@ -60,15 +62,6 @@ const WATCHED = [
   "/etc/containers/networks",
   "/dev/shm/libpod_lock",
 ];
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Requirement: a file must exist (`pkg` provides it). */
 function file(path: string, pkg: string): Requirement {
@@ -536,18 +529,14 @@ export async function runWithTimeout(
  * cleans up; a test that passed but left something behind fails with the list.
  */
 export async function withPodman(fn: (p: Podman) => Promise<void>): Promise<void> {
-  const p = new Podman();
-  try {
-    await p.start();
-    await fn(p);
-  } catch (err) {
+  await withHarness("podman", async () => {
+    const p = new Podman();
     try {
-      await p.stop();
-    } catch (cleanup) {
-      console.error(`podman harness: cleanup after a failure failed too: ${cleanup}`);
+      await p.start();
+    } catch (err) {
+      await p.stop().catch((cleanup) => console.error(`podman harness: ${cleanup}`));
+      throw err;
     }
-    throw err;
-  }
-  const left = await p.stop();
-  if (left.length > 0) throw new Error(`podman test left things behind: ${left.join(", ")}`);
+    return p;
+  }, fn);
 }
