@@ -82,7 +82,7 @@ export async function runExecInit(fd: number, executors: readonly Executor[]): P
     spec.process = boot.process;
     // Compiled (or taken from the cache) while the state root is still in sight.
     const seccomp = spec.linux?.seccomp &&
-      compileCached(spec.linux.seccomp, Deno.build.arch, boot.seccompCache);
+      await compileCached(spec.linux.seccomp, Deno.build.arch, boot.seccompCache);
     joinNamespaces(spec, boot.initPid);
     // The pty comes from the container's devpts, now that this process sees its mounts.
     if (boot.consoleSocket !== undefined) {

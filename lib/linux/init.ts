@@ -81,7 +81,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     const spec = parseSpec(boot.config, boot.configFile, { validate: false });
     // Compiled before any work, so a profile denki cannot build fails `create` with its reason.
     const seccomp = spec.linux?.seccomp &&
-      compileCached(spec.linux.seccomp, Deno.build.arch, seccompCacheDir(boot.stateDir));
+      await compileCached(spec.linux.seccomp, Deno.build.arch, seccompCacheDir(boot.stateDir));
     let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
     const rootFd = boot.sandbox

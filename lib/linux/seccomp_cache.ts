@@ -5,7 +5,7 @@
  * An entry is used only when its stored key equals the wanted one byte for byte, so a hash
  * collision or a damaged file means a fresh compile, never a wrong filter.
  */
-import { type CompiledSeccomp, compileSeccomp, type NativeArch } from "../plan/seccomp/compile.ts";
+import type { CompiledSeccomp, NativeArch } from "../plan/seccomp/compile.ts";
 import type { Spec } from "../spec/config.ts";
 import { DENKI_VERSION } from "../version.ts";
 
@@ -31,12 +31,15 @@ function fromBase64(text: string): Uint8Array {
   return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
-/** Compiles `seccomp`, or takes the program compiled for the same profile before. */
-export function compileCached(
+/**
+ * Compiles `seccomp`, or takes the program compiled for the same profile before. The
+ * compiler and its syscall tables load only on a miss: every container init imports this.
+ */
+export async function compileCached(
   seccomp: Seccomp,
   arch: NativeArch,
   cacheDir: string,
-): CompiledSeccomp {
+): Promise<CompiledSeccomp> {
   const profile = JSON.stringify(seccomp, (_k, v) => typeof v === "bigint" ? `${v}n` : v);
   const key = `denki ${DENKI_VERSION}\n${arch}\n${profile}`;
   const file = `${cacheDir}/${fnv1a64(key)}.json`;
@@ -53,6 +56,7 @@ export function compileCached(
   } catch {
     // not cached yet, or unreadable: compile
   }
+  const { compileSeccomp } = await import("../plan/seccomp/compile.ts");
   const compiled = compileSeccomp(seccomp, arch);
   try {
     Deno.mkdirSync(cacheDir, { recursive: true, mode: 0o700 });

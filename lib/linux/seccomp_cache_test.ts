@@ -7,31 +7,31 @@ const profile = {
   syscalls: [{ names: ["mkdir", "nosuchcall"], action: "SCMP_ACT_ERRNO" as const }],
 };
 
-Deno.test("seccomp cache: the same program from the cache, never another profile's", () => {
+Deno.test("seccomp cache: the same program from the cache, never another profile's", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const fresh = compileSeccomp(profile, "x86_64");
-    const first = compileCached(profile, "x86_64", `${dir}/@seccomp`);
+    const first = await compileCached(profile, "x86_64", `${dir}/@seccomp`);
     assert.deepEqual(first, fresh);
     const [entry] = [...Deno.readDirSync(`${dir}/@seccomp`)];
     const file = `${dir}/@seccomp/${entry!.name}`;
-    const cached = compileCached(profile, "x86_64", `${dir}/@seccomp`);
+    const cached = await compileCached(profile, "x86_64", `${dir}/@seccomp`);
     assert.deepEqual(cached, fresh, "a hit gives back program, flags, notify and notes");
     // The same file name holding another profile's program (a collision): not used.
     const stored = JSON.parse(Deno.readTextFileSync(file));
     Deno.writeTextFileSync(file, JSON.stringify({ ...stored, key: "other", program: "AAAA" }));
-    assert.deepEqual(compileCached(profile, "x86_64", `${dir}/@seccomp`), fresh);
+    assert.deepEqual(await compileCached(profile, "x86_64", `${dir}/@seccomp`), fresh);
     Deno.writeTextFileSync(file, "{damaged");
-    assert.deepEqual(compileCached(profile, "x86_64", `${dir}/@seccomp`), fresh);
+    assert.deepEqual(await compileCached(profile, "x86_64", `${dir}/@seccomp`), fresh);
     // Another architecture is another entry.
     assert.deepEqual(
-      compileCached(profile, "aarch64", `${dir}/@seccomp`),
+      await compileCached(profile, "aarch64", `${dir}/@seccomp`),
       compileSeccomp(profile, "aarch64"),
     );
     assert.equal([...Deno.readDirSync(`${dir}/@seccomp`)].length, 2);
     // A cache directory that cannot be made is no error.
     Deno.writeTextFileSync(`${dir}/file`, "");
-    assert.deepEqual(compileCached(profile, "x86_64", `${dir}/file/@seccomp`), fresh);
+    assert.deepEqual(await compileCached(profile, "x86_64", `${dir}/file/@seccomp`), fresh);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
