@@ -38,12 +38,14 @@ Deno.test("layout: hybrid, unified, legacy and none; shared mounts; namespaced r
   assert.equal(esc.v1.get("memory")?.mount, "/a b");
 });
 
-Deno.test("cgroupsPath: absolute, relative under /denki, default per id, systemd refused", () => {
+Deno.test("cgroupsPath: absolute, relative to the caller, default per id, systemd refused", () => {
   assert.equal(containerCgroupPath("/k8s.io/abc", "c1", false), "/k8s.io/abc");
   assert.equal(containerCgroupPath("/a//b/../c/", "c1", false), "/a/c");
-  assert.equal(containerCgroupPath("pods/p1", "c1", false), "/denki/pods/p1");
-  assert.equal(containerCgroupPath(undefined, "c1", false), "/denki/c1");
-  assert.equal(containerCgroupPath("", "c1", false), "/denki/c1");
+  assert.equal(containerCgroupPath("pods/p1", "c1", false), "pods/p1");
+  // runc's CleanPath: a relative path cannot climb above the caller's cgroup.
+  assert.equal(containerCgroupPath("../../x/./y", "c1", false), "x/y");
+  assert.equal(containerCgroupPath(undefined, "c1", false), "c1");
+  assert.equal(containerCgroupPath("", "c1", false), "c1");
   assert.deepEqual(parseSystemdPath("system.slice:docker:abc"), {
     slice: "system.slice",
     prefix: "docker",
@@ -54,6 +56,7 @@ Deno.test("cgroupsPath: absolute, relative under /denki, default per id, systemd
   assert.throws(() => containerCgroupPath(undefined, "c1", true), /systemd/);
   assert.throws(() => containerCgroupPath("/plain", "c1", true), /slice:prefix:name/);
   assert.throws(() => containerCgroupPath("/..", "c1", false), /root cgroup/);
+  assert.throws(() => containerCgroupPath("./..", "c1", false), /caller's own cgroup/);
 });
 
 Deno.test("v1 writes: every field to its file, in order", () => {
@@ -321,12 +324,6 @@ Deno.test("manager: a shared parent goes with the last container out, whoever ma
   assert.equal(io.dirs.has("/sys/fs/cgroup/kubepods/p"), false, "b removes what a made");
   assert.ok(io.dirs.has("/sys/fs/cgroup/kubepods"), "a parent denki did not make stays");
   assert.deepEqual([...book.dirs], []);
-  // /denki is denki's own: removed by the last container even without a book.
-  const c = Cgroup.create(layout, "/denki/c", io);
-  const d = Cgroup.create(layout, "/denki/d", io);
-  await c.remove();
-  await d.remove();
-  assert.equal(io.dirs.has("/sys/fs/cgroup/denki"), false);
 });
 
 Deno.test("manager: a cgroup with processes in it is refused and left as it was", () => {
