@@ -113,7 +113,7 @@ T("--process runs a runtime-spec process object from a file or stdin", async (la
   const s = await lab.denki(["exec", "-p", "-", "c1"], { input: JSON.stringify(process) });
   assert.equal(s.stdout, "from-file\n/etc\n", s.stderr);
   const bad = await lab.denki(["exec", "-p", "-", "c1"], { input: '{"cwd": 3}' });
-  assert.equal(bad.code, 1);
+  assert.equal(bad.code, 255, "a failed exec exits 255, as runc's");
   assert.match(bad.stderr, /cwd: must be a string/);
 });
 
@@ -129,34 +129,69 @@ T("--detach with --pid-file: the process runs on and ps lists it", async (lab) =
   assert.ok(await exited(execPid), "delete --force kills exec'd processes too");
 });
 
-T("refused: missing, stopped and paused containers, bad flags, missing programs", async (lab) => {
-  const none = await lab.denki(["exec", "nope", "true"]);
-  assert.equal(none.code, 1);
-  assert.match(none.stderr, /container \\"nope\\" does not exist/);
-  const { pid } = await running(lab);
-  const cases: [string[], RegExp][] = [
-    [["exec", "c1"], /give a command to run, or --process FILE/],
-    [["exec", "--user", "root", "c1", "true"], /--user \\"root\\": must be UID or UID:GID/],
-    [["exec", "c1", "no-such-program"], /executable file not found in \$PATH/],
-    [["exec", "--cwd", "relative", "c1", "true"], /process.cwd/],
+// runc exits 255 for every failed exec (so a caller can tell it from a process that exited
+// 1) and 1 for a command line it cannot parse.
+T(
+  "refused with 255: missing, stopped and paused containers, bad values, missing programs",
+  async (lab) => {
+    const none = await lab.denki(["exec", "nope", "true"]);
+    assert.equal(none.code, 255);
+    assert.match(none.stderr, /container \\"nope\\" does not exist/);
+    const { pid } = await running(lab);
+    const cases: [string[], RegExp][] = [
+      [["exec", "c1"], /give a command to run, or --process FILE/],
+      [["exec", "--user", "root", "c1", "true"], /--user \\"root\\": must be UID or UID:GID/],
+      [["exec", "c1", "no-such-program"], /executable file not found in \$PATH/],
+      [["exec", "--cwd", "relative", "c1", "true"], /process.cwd/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await lab.denki(args);
+      assert.equal(r.code, 255, args.join(" "));
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    assert.deepEqual(await pids(lab), [pid], "failed execs leave no process behind");
+    assert.equal((await lab.denki(["pause", "c1"])).code, 0);
+    const paused = await lab.denki(["exec", "c1", "true"]);
+    assert.equal(paused.code, 255);
+    assert.match(paused.stderr, /is paused \(resume it, or use --ignore-paused\)/);
+    assert.equal((await lab.denki(["resume", "c1"])).code, 0);
+    assert.equal((await lab.denki(["kill", "c1", "KILL"])).code, 0);
+    assert.ok(await exited(pid));
+    const stopped = await lab.denki(["exec", "c1", "true"]);
+    assert.equal(stopped.code, 255);
+    assert.match(stopped.stderr, /its status is \\"stopped\\"/);
+  },
+);
+
+T("usage errors exit 1; a process that exits 1 or 255 is told apart by its output", async (lab) => {
+  await running(lab);
+  const usage: [string[], RegExp][] = [
+    [["exec"], /container-id/],
+    [["exec", "--bogus", "c1", "true"], /--bogus/],
+    [["exec", "--preserve-fds", "x", "c1", "true"], /preserve-fds/],
   ];
-  for (const [args, message] of cases) {
+  for (const [args, message] of usage) {
     const r = await lab.denki(args);
-    assert.equal(r.code, 1, args.join(" "));
+    assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
-    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
-  assert.deepEqual(await pids(lab), [pid], "failed execs leave no process behind");
-  assert.equal((await lab.denki(["pause", "c1"])).code, 0);
-  const paused = await lab.denki(["exec", "c1", "true"]);
-  assert.equal(paused.code, 1);
-  assert.match(paused.stderr, /is paused \(resume it, or use --ignore-paused\)/);
-  assert.equal((await lab.denki(["resume", "c1"])).code, 0);
-  assert.equal((await lab.denki(["kill", "c1", "KILL"])).code, 0);
-  assert.ok(await exited(pid));
-  const stopped = await lab.denki(["exec", "c1", "true"]);
-  assert.equal(stopped.code, 1);
-  assert.match(stopped.stderr, /its status is \\"stopped\\"/);
+  // The process's own statuses pass through unchanged, 1 and 255 included.
+  for (const n of [1, 255]) {
+    const r = await lab.denki(["exec", "c1", "sh", "-c", `echo ran-${n}; exit ${n}`]);
+    assert.equal(r.code, n, r.stderr);
+    assert.equal(r.stdout, `ran-${n}\n`);
+  }
+});
+
+T("run failures exit 1, as runc's do", async (lab) => {
+  const missing = lab.bundle((c) => (c.process.args = ["no-such-program"]));
+  const r = await lab.denki(["run", "--bundle", missing.dir, "r1"]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /no-such-program/);
+  const nobundle = await lab.denki(["run", "--bundle", `${lab.dir}/none`, "r2"]);
+  assert.equal(nobundle.code, 1, nobundle.stderr);
+  assert.deepEqual(lab.containers(), [], "failed runs leave no container");
 });
 
 T(

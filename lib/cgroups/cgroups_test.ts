@@ -6,7 +6,6 @@ import { MemoryParentBook } from "./parents.ts";
 import { containerCgroupPath, parseSystemdPath } from "./path.ts";
 import { blkioToIoWeight, sharesToWeight, swapMaxV2, v1Writes, v2Writes } from "./resources.ts";
 import { v1DeviceLine } from "./devices.ts";
-import { collectStats, ioStatEntries, pageSizeName, parseCpuList, toJson } from "./stats.ts";
 
 const HYBRID = [
   "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755",
@@ -38,12 +37,14 @@ Deno.test("layout: hybrid, unified, legacy and none; shared mounts; namespaced r
   assert.equal(esc.v1.get("memory")?.mount, "/a b");
 });
 
-Deno.test("cgroupsPath: absolute, relative under /denki, default per id, systemd refused", () => {
+Deno.test("cgroupsPath: absolute, relative to the caller, default per id, systemd refused", () => {
   assert.equal(containerCgroupPath("/k8s.io/abc", "c1", false), "/k8s.io/abc");
   assert.equal(containerCgroupPath("/a//b/../c/", "c1", false), "/a/c");
-  assert.equal(containerCgroupPath("pods/p1", "c1", false), "/denki/pods/p1");
-  assert.equal(containerCgroupPath(undefined, "c1", false), "/denki/c1");
-  assert.equal(containerCgroupPath("", "c1", false), "/denki/c1");
+  assert.equal(containerCgroupPath("pods/p1", "c1", false), "pods/p1");
+  // runc's CleanPath: a relative path cannot climb above the caller's cgroup.
+  assert.equal(containerCgroupPath("../../x/./y", "c1", false), "x/y");
+  assert.equal(containerCgroupPath(undefined, "c1", false), "c1");
+  assert.equal(containerCgroupPath("", "c1", false), "c1");
   assert.deepEqual(parseSystemdPath("system.slice:docker:abc"), {
     slice: "system.slice",
     prefix: "docker",
@@ -54,6 +55,7 @@ Deno.test("cgroupsPath: absolute, relative under /denki, default per id, systemd
   assert.throws(() => containerCgroupPath(undefined, "c1", true), /systemd/);
   assert.throws(() => containerCgroupPath("/plain", "c1", true), /slice:prefix:name/);
   assert.throws(() => containerCgroupPath("/..", "c1", false), /root cgroup/);
+  assert.throws(() => containerCgroupPath("./..", "c1", false), /caller's own cgroup/);
 });
 
 Deno.test("v1 writes: every field to its file, in order", () => {
@@ -321,12 +323,6 @@ Deno.test("manager: a shared parent goes with the last container out, whoever ma
   assert.equal(io.dirs.has("/sys/fs/cgroup/kubepods/p"), false, "b removes what a made");
   assert.ok(io.dirs.has("/sys/fs/cgroup/kubepods"), "a parent denki did not make stays");
   assert.deepEqual([...book.dirs], []);
-  // /denki is denki's own: removed by the last container even without a book.
-  const c = Cgroup.create(layout, "/denki/c", io);
-  const d = Cgroup.create(layout, "/denki/d", io);
-  await c.remove();
-  await d.remove();
-  assert.equal(io.dirs.has("/sys/fs/cgroup/denki"), false);
 });
 
 Deno.test("manager: a cgroup with processes in it is refused and left as it was", () => {
@@ -340,69 +336,6 @@ Deno.test("manager: a cgroup with processes in it is refused and left as it was"
     /cgroup \/busy\/c1 is not empty: 1 process/,
   );
   assert.ok(io.dirs.has("/sys/fs/cgroup/busy/c1"));
-});
-
-Deno.test("stats: runc's shape from v1 files, bigints exact", () => {
-  const { io, cg } = hybridFake();
-  const d = (c: string, f: string, v: string) =>
-    io.files.set(`/sys/fs/cgroup/${c}/k8s/pod/c1/${f}`, v);
-  d("cpu,cpuacct", "cpuacct.usage", "300\n");
-  d("cpu,cpuacct", "cpuacct.usage_percpu", "100 200 \n");
-  d("cpu,cpuacct", "cpuacct.usage_all", "cpu user system\n0 60 40\n1 150 50\n");
-  d("cpu,cpuacct", "cpuacct.stat", "user 2\nsystem 1\n");
-  d("cpu,cpuacct", "cpu.stat", "nr_periods 4\nnr_throttled 1\nthrottled_time 77\n");
-  d("memory", "memory.limit_in_bytes", "9223372036854771712\n");
-  d("memory", "memory.usage_in_bytes", "4096\n");
-  d("memory", "memory.stat", "cache 5\nrss 6\ntotal_cache 7\n");
-  d("pids", "pids.current", "2\n");
-  d("pids", "pids.max", "max\n");
-  const s = collectStats(cg, []);
-  assert.deepEqual(s.cpu, {
-    usage: {
-      total: 300n,
-      percpu: [100n, 200n],
-      percpu_kernel: [40n, 50n],
-      percpu_user: [60n, 150n],
-      kernel: 10_000_000n,
-      user: 20_000_000n,
-    },
-    throttling: { periods: 4n, throttled_periods: 1n, throttled_time: 77n },
-  });
-  assert.deepEqual(s.pids, { current: 2n });
-  assert.equal(s.cpuset?.cpus instanceof Array, true);
-  const json = toJson({ type: "stats", id: "c1", data: s });
-  assert.match(
-    json,
-    /"memory":\{"cache":7,"usage":\{"limit":9223372036854771712,"usage":4096,"failcnt":0\}/,
-  );
-  assert.match(json, /"intel_rdt":\{\},"network_interfaces":null\}\}$/);
-  assert.deepEqual(Object.keys(JSON.parse(json).data), [
-    "cpu",
-    "cpuset",
-    "memory",
-    "pids",
-    "blkio",
-    "hugetlb",
-    "intel_rdt",
-    "network_interfaces",
-  ]);
-});
-
-Deno.test("stats: helpers for v2 io.stat, page sizes and cpu lists", () => {
-  assert.deepEqual(ioStatEntries("8:0 rbytes=10 wbytes=20 rios=1 wios=2 dbytes=0\n"), {
-    ioServiceBytesRecursive: [
-      { major: 8n, minor: 0n, op: "Read", value: 10n },
-      { major: 8n, minor: 0n, op: "Write", value: 20n },
-    ],
-    ioServicedRecursive: [
-      { major: 8n, minor: 0n, op: "Read", value: 1n },
-      { major: 8n, minor: 0n, op: "Write", value: 2n },
-    ],
-  });
-  assert.equal(pageSizeName("hugepages-2048kB"), "2MB");
-  assert.equal(pageSizeName("hugepages-1048576kB"), "1GB");
-  assert.equal(pageSizeName("hugepages-64kB"), "64KB");
-  assert.deepEqual(parseCpuList("0-2,5\n"), [0, 1, 2, 5]);
 });
 
 Deno.test("manager: an exec'd process joins beside the init where the v2 leaf refuses members", () => {

@@ -1,9 +1,11 @@
 /**
  * Where the host's cgroup hierarchies are: v1 controllers each on their own mount, a cgroup2
- * ("unified") mount, or both (hybrid). Parsed from /proc/self/mountinfo; pure apart from
- * `hostLayout`, so tests feed it text.
+ * ("unified") mount, or both (hybrid), and the caller's own cgroup in each. Parsed from
+ * /proc/self/mountinfo and /proc/self/cgroup; pure apart from `hostLayout`, so tests feed it
+ * text.
  */
 import { readTextRaw } from "../sys/rawfs.ts";
+import { parseProcCgroup } from "./path.ts";
 
 /** One mounted hierarchy. */
 export interface Hierarchy {
@@ -11,6 +13,8 @@ export interface Hierarchy {
   mount: string;
   /** The cgroup shown at the mount point (mountinfo field 4; "/" unless namespaced). */
   root: string;
+  /** The caller's own cgroup in this hierarchy (from /proc/self/cgroup), when known. */
+  own?: string;
 }
 
 /** The host's cgroup hierarchies. */
@@ -29,9 +33,13 @@ export function layoutMode(layout: Layout): "unified" | "legacy" | "hybrid" | "n
   return v1 ? "legacy" : "none";
 }
 
-/** Parses mountinfo text into the hierarchies; a controller mounted twice keeps its first mount. */
-export function parseLayout(mountinfo: string, unifiedControllers = ""): Layout {
+/**
+ * Parses mountinfo text into the hierarchies; a controller mounted twice keeps its first
+ * mount. `selfCgroup` is the caller's /proc/self/cgroup text, which places relative paths.
+ */
+export function parseLayout(mountinfo: string, unifiedControllers = "", selfCgroup = ""): Layout {
   const layout: Layout = { v1: new Map() };
+  const own = parseProcCgroup(selfCgroup);
   for (const line of mountinfo.split("\n")) {
     const [pre, post] = line.split(" - ");
     if (pre === undefined || post === undefined) continue;
@@ -44,6 +52,7 @@ export function parseLayout(mountinfo: string, unifiedControllers = ""): Layout 
         mount,
         root,
         controllers: new Set(unifiedControllers.split(/\s+/).filter((c) => c !== "")),
+        ...withOwn(own.get("")),
       };
     } else if (fstype === "cgroup") {
       for (const opt of superOpts.split(",")) {
@@ -53,7 +62,7 @@ export function parseLayout(mountinfo: string, unifiedControllers = ""): Layout 
         ) {
           continue;
         }
-        if (!layout.v1.has(opt)) layout.v1.set(opt, { mount, root });
+        if (!layout.v1.has(opt)) layout.v1.set(opt, { mount, root, ...withOwn(own.get(opt)) });
       }
     }
   }
@@ -71,6 +80,10 @@ export const NON_CONTROLLER_OPTIONS: ReadonlySet<string> = new Set([
   "favordynmods",
 ]);
 
+function withOwn(own: string | undefined): { own?: string } {
+  return own === undefined ? {} : { own };
+}
+
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 function unescape(s: string): string {
   return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
@@ -78,7 +91,11 @@ function unescape(s: string): string {
 
 /** The layout of the host this process sees. */
 export function hostLayout(): Layout {
-  const layout = parseLayout(readTextRaw("/proc/self/mountinfo") ?? "");
+  const layout = parseLayout(
+    readTextRaw("/proc/self/mountinfo") ?? "",
+    "",
+    readTextRaw("/proc/self/cgroup") ?? "",
+  );
   if (layout.unified) {
     const text = readTextRaw(`${layout.unified.mount}/cgroup.controllers`) ?? "";
     layout.unified.controllers = new Set(text.split(/\s+/).filter((c) => c !== ""));

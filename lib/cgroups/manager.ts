@@ -2,13 +2,15 @@
  * A container's cgroup: made on every v1 hierarchy and/or in the unified hierarchy, the init
  * placed in it, the resources written, frozen and thawed, its processes listed and signalled,
  * and removed with every directory denki made for it. v1 serves the controllers it has and v2
- * the rest, as runc does on a hybrid host. What is made is kept in the container's record.
+ * the rest, as runc does on a hybrid host. A relative path is placed per hierarchy below the
+ * caller's own cgroup (see path.ts), so the same container may sit at different paths in
+ * different hierarchies. What is made is kept in the container's record.
  */
 import { DenkiError, SyscallError } from "../errors.ts";
-import { DENKI_PARENT } from "./path.ts";
+import { placeCgroup, type Placement } from "./path.ts";
 import type { Resources } from "../spec/config.ts";
 import { type CgroupIo, CgroupWriteError, realIo } from "./io.ts";
-import type { Layout } from "./layout.ts";
+import { type Hierarchy, type Layout, layoutMode } from "./layout.ts";
 import type { ParentBook } from "./parents.ts";
 import { devicesProgram } from "../plan/bpf_devices.ts";
 import { attachDeviceProgram, loadDeviceProgram } from "../sys/bpf.ts";
@@ -18,8 +20,13 @@ import { v1DeviceWrites, v1Writes, v2Unsupported, v2Writes, type Write } from ".
 
 /** What is kept in state.json about a container's cgroup. */
 export interface CgroupRecord {
-  /** The cgroup path inside each hierarchy, e.g. /denki/ID. */
+  /**
+   * The container's cgroup path, for messages: the one in the memory hierarchy (or the first
+   * one made). Records written before `mounts` existed used this path in every hierarchy.
+   */
   path: string;
+  /** Each directory of the container (v1 and v2) to the mount point of its hierarchy. */
+  mounts?: Record<string, string>;
   /** v1 controller to the container's directory in that hierarchy. */
   v1: Record<string, string>;
   /** The container's directory in the unified hierarchy. */
@@ -52,31 +59,42 @@ export class Cgroup {
    * that already has processes belongs to someone else and is refused, as runc does.
    */
   static create(layout: Layout, path: string, io: CgroupIo = realIo, book?: ParentBook): Cgroup {
-    const rec: CgroupRecord = { path, v1: {}, v2Controllers: [], created: [] };
+    const rec: CgroupRecord = { path, mounts: {}, v1: {}, v2Controllers: [], created: [] };
     const cg = new Cgroup(rec, io, book);
+    const shown: string[] = [];
     try {
       const made = new Map<string, string>();
       // Named hierarchies (name=systemd) too: they limit nothing, but the container's
       // cgroup namespace and /sys/fs/cgroup then show its own place in them, not the host's.
       for (const [controller, h] of layout.v1) {
         // Controllers mounted together (cpu,cpuacct) share one directory.
-        const dir = made.get(h.mount) ?? cg.#mkdirs(h.mount, h.root, path, controller === "cpuset");
-        made.set(h.mount, dir);
+        let dir = made.get(h.mount);
+        if (dir === undefined) {
+          const placed = placeCgroup(path, "v1", h.own);
+          dir = cg.#mkdirs(h, placed, controller === "cpuset");
+          made.set(h.mount, dir);
+          if (controller === "memory") shown.unshift(placed);
+          else shown.push(placed);
+        }
         rec.v1[controller] = dir;
       }
       if (layout.unified) {
-        rec.v2 = cg.#mkdirs(layout.unified.mount, layout.unified.root, path, false);
+        const how: Placement = layoutMode(layout) === "hybrid" ? "hybrid-unified" : "unified";
+        const placed = placeCgroup(path, how, layout.unified.own);
+        rec.v2 = cg.#mkdirs(layout.unified, placed, false);
         rec.v2Controllers = [...layout.unified.controllers].filter((c) => !(c in rec.v1)).sort();
+        shown.push(placed);
       }
       if (rec.v2 === undefined && Object.keys(rec.v1).length === 0) {
         throw new DenkiError(
           "no cgroup hierarchy is mounted on this host (see /proc/self/mountinfo)",
         );
       }
+      rec.path = shown[0]!;
       const procs = cg.pids();
       if (procs.length > 0) {
         throw new DenkiError(
-          `cgroup ${path} is not empty: ${procs.length} process(es) in it (another container's?)`,
+          `cgroup ${rec.path} is not empty: ${procs.length} process(es) in it (another container's?)`,
         );
       }
       const leaves = cg.dirs();
@@ -89,14 +107,17 @@ export class Cgroup {
     return cg;
   }
 
-  /** Makes `path` under a hierarchy mount, one level at a time, returning the leaf. */
-  #mkdirs(mount: string, root: string, path: string, cpuset: boolean): string {
+  /** Makes `path` in a hierarchy, one level at a time, returning the leaf. */
+  #mkdirs(h: Hierarchy, path: string, cpuset: boolean): string {
+    const { mount, root } = h;
     // Seen through a cgroup namespace, the mount shows `root`; paths are taken below it.
     const rel = root !== "/" && path.startsWith(`${root}/`) ? path.slice(root.length) : path;
     // Another container's delete may remove a shared parent between two of these mkdirs.
     for (let attempt = 0;; attempt++) {
       try {
-        return this.#mkdirChain(mount, rel, cpuset);
+        const leaf = this.#mkdirChain(mount, rel, cpuset);
+        this.rec.mounts![leaf] = mount;
+        return leaf;
       } catch (err) {
         if (attempt >= 3 || !(err instanceof SyscallError) || err.errno !== ENOENT) {
           throw new DenkiError(`cannot create cgroup ${mount}${rel}: ${(err as Error).message}`);
@@ -107,16 +128,11 @@ export class Cgroup {
 
   #mkdirChain(mount: string, rel: string, cpuset: boolean): string {
     let dir = mount;
-    let sub = "";
     for (const part of rel.split("/").filter((p) => p !== "")) {
       const parent = dir;
       dir = `${dir}/${part}`;
-      sub = `${sub}/${part}`;
-      // denki's own parent is shared by every container: whoever deletes last removes it.
-      const shared = sub === DENKI_PARENT || sub.startsWith(`${DENKI_PARENT}/`);
-      if ((this.io.mkdir(dir) || shared) && !this.rec.created.includes(dir)) {
-        this.rec.created.push(dir);
-      }
+      // Parents another container made are shared through the book (parents.ts).
+      if (this.io.mkdir(dir) && !this.rec.created.includes(dir)) this.rec.created.push(dir);
       // A new v1 cpuset starts with no CPUs and no memory nodes; nothing can join it until
       // it gets its parent's.
       if (cpuset) {
@@ -158,7 +174,7 @@ export class Cgroup {
         }
         const line = (this.io.read(`/proc/${initPid}/cgroup`) ?? "").split("\n")
           .find((l) => l.startsWith("0::"));
-        const mount = dir.endsWith(this.rec.path) ? dir.slice(0, -this.rec.path.length) : "";
+        const mount = this.#mountOf(dir) ?? "";
         const target = line === undefined ? "" : `${mount}${line.slice(3)}`;
         if (!target.startsWith(`${dir}/`)) throw err;
         this.io.write(`${target}/cgroup.procs`, String(pid));
@@ -303,13 +319,22 @@ export class Cgroup {
     const leaf = this.rec.v2!;
     const have = (this.io.read(`${leaf}/cgroup.controllers`) ?? "").split(/\s+/);
     if (have.includes(controller)) return;
-    const mountLen = leaf.length - this.rec.path.length;
-    const parts = this.rec.path.split("/").filter((p) => p !== "");
-    let dir = leaf.slice(0, mountLen);
-    for (const part of parts) {
+    const mount = this.#mountOf(leaf) ?? leaf;
+    let dir = mount;
+    for (const part of leaf.slice(mount.length).split("/").filter((p) => p !== "")) {
       this.io.write(`${dir}/cgroup.subtree_control`, `+${controller}`);
       dir = `${dir}/${part}`;
     }
+  }
+
+  /** The mount point of the hierarchy a container directory is in. */
+  #mountOf(dir: string): string | undefined {
+    const mount = this.rec.mounts?.[dir];
+    if (mount !== undefined) return mount;
+    // Older records: the same path in every hierarchy.
+    return dir.endsWith(this.rec.path)
+      ? dir.slice(0, dir.length - this.rec.path.length)
+      : undefined;
   }
 
   /** The freezer state of the cgroup. */
@@ -441,9 +466,9 @@ export class Cgroup {
 
   /** The directories between a leaf and its hierarchy's mount point. */
   #ancestors(leaf: string): string[] {
-    if (!leaf.endsWith(this.rec.path)) return [];
-    const mount = leaf.slice(0, leaf.length - this.rec.path.length);
-    const parts = this.rec.path.split("/").filter((p) => p !== "");
+    const mount = this.#mountOf(leaf);
+    if (mount === undefined) return [];
+    const parts = leaf.slice(mount.length).split("/").filter((p) => p !== "");
     const out: string[] = [];
     for (let i = 1; i < parts.length; i++) out.push(`${mount}/${parts.slice(0, i).join("/")}`);
     return out;

@@ -3,13 +3,20 @@
  * container, as `runc exec` does. Without --process the container's own `process` is the
  * base: the flags change its args, cwd, env (appended), user, capabilities and the rest.
  * Its environment is that process's `env`, never the caller's.
+ *
+ * Exit status: the process's own, or 255 when exec itself fails (unknown container, stopped
+ * or paused container, missing program, unreadable --process, ...), as runc exits, so that a
+ * caller can tell a runtime failure from a process that exited 1. Command-line errors (unknown
+ * flag, bad flag value, no container id) are found before this command runs and exit 1, as
+ * runc's do.
  */
-import type { OptionDefs } from "../cli/command.ts";
-import { causeOf, DenkiError } from "../errors.ts";
+import type { CommandContext, OptionDefs } from "../cli/command.ts";
+import { causeOf, DenkiError, UsageError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import { execInContainer } from "../lifecycle/exec.ts";
 import type { Process, Spec } from "../spec/config.ts";
 import { parseProcess } from "../spec/parse.ts";
-import type { DenkiCommand } from "./globals.ts";
+import type { DenkiCommand, Globals } from "./globals.ts";
 import { readAllStdin } from "./stdin.ts";
 
 const options = {
@@ -114,39 +121,68 @@ function readProcessFile(path: string): Process {
   return parseProcess(text, file);
 }
 
+/** runc's status for a failed exec (`fatalWithCode(err, 255)` in its exec.go). */
+export const EXEC_FAILED = 255;
+
+/** Gives a failure of exec runc's status; a usage error keeps its 1. */
+export function execFailure(err: unknown, log?: Logger): DenkiError {
+  if (err instanceof UsageError) return err;
+  let e: DenkiError;
+  if (err instanceof DenkiError) {
+    e = err;
+  } else {
+    // A bug in denki is still a failed exec: keep the stack for --debug.
+    const cause = err instanceof Error ? err : new Error(String(err));
+    log?.debug(cause.stack ?? "");
+    e = new DenkiError(`internal error: ${cause.message}`);
+  }
+  e.exitCode = EXEC_FAILED;
+  return e;
+}
+
 /** The `exec` command. */
 export const command: DenkiCommand<typeof options> = {
   description: "Options after the container id belong to the command.",
   args: [{ name: "container-id" }, { name: "command", optional: true, variadic: true }],
   options,
   stopAtFirstArg: true,
-  async run({ opts, args, globals }) {
-    const [id, ...command] = args;
-    if (opts.apparmor !== undefined) throw new DenkiError("--apparmor: AppArmor is not supported");
-    if (opts["process-label"] !== undefined) {
-      throw new DenkiError("--process-label: SELinux is not supported");
+  async run(ctx) {
+    try {
+      return await execCommand(ctx);
+    } catch (err) {
+      throw execFailure(err, ctx.globals.log);
     }
-    if (opts.cgroup.length > 0) throw new DenkiError("--cgroup: sub-cgroups are not supported");
-    if (opts["preserve-fds"] < 0) throw new DenkiError("--preserve-fds must not be negative");
-    if (opts.process === undefined && command.length === 0) {
-      throw new DenkiError("exec: give a command to run, or --process FILE");
-    }
-    if (opts.process !== undefined && command.length > 0) {
-      throw new DenkiError("exec: give either a command or --process, not both");
-    }
-    const fromFile = opts.process === undefined ? undefined : readProcessFile(opts.process);
-    const code = await execInContainer(globals.root, id!, {
-      process: (spec: Spec) => {
-        if (fromFile !== undefined) return fromFile;
-        if (spec.process === undefined) throw new DenkiError("the container has no process");
-        return processFromFlags(spec.process, command, opts);
-      },
-      detach: opts.detach,
-      pidFile: opts["pid-file"],
-      preserveFds: opts["preserve-fds"],
-      ignorePaused: opts["ignore-paused"],
-      consoleSocket: opts["console-socket"],
-    }, globals.log);
-    return code;
   },
 };
+
+async function execCommand(
+  { opts, args, globals }: CommandContext<typeof options, Globals>,
+): Promise<number> {
+  const [id, ...command] = args;
+  if (opts.apparmor !== undefined) throw new DenkiError("--apparmor: AppArmor is not supported");
+  if (opts["process-label"] !== undefined) {
+    throw new DenkiError("--process-label: SELinux is not supported");
+  }
+  if (opts.cgroup.length > 0) throw new DenkiError("--cgroup: sub-cgroups are not supported");
+  if (opts["preserve-fds"] < 0) throw new DenkiError("--preserve-fds must not be negative");
+  if (opts.process === undefined && command.length === 0) {
+    throw new DenkiError("exec: give a command to run, or --process FILE");
+  }
+  if (opts.process !== undefined && command.length > 0) {
+    throw new DenkiError("exec: give either a command or --process, not both");
+  }
+  const fromFile = opts.process === undefined ? undefined : readProcessFile(opts.process);
+  const code = await execInContainer(globals.root, id!, {
+    process: (spec: Spec) => {
+      if (fromFile !== undefined) return fromFile;
+      if (spec.process === undefined) throw new DenkiError("the container has no process");
+      return processFromFlags(spec.process, command, opts);
+    },
+    detach: opts.detach,
+    pidFile: opts["pid-file"],
+    preserveFds: opts["preserve-fds"],
+    ignorePaused: opts["ignore-paused"],
+    consoleSocket: opts["console-socket"],
+  }, globals.log);
+  return code;
+}

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { processFromFlags } from "./exec.ts";
+import { ContainerNotFound, DenkiError, UsageError } from "../errors.ts";
+import { EXEC_FAILED, execFailure, processFromFlags } from "./exec.ts";
 
 const base = {
   cwd: "/",
@@ -38,4 +39,17 @@ Deno.test("exec flags change a copy of the container's process, as runc's do", (
     () => processFromFlags(base, ["true"], { ...none, "additional-gids": ["wheel"] }),
     /not a number/,
   );
+});
+
+Deno.test("a failed exec exits 255 as runc's does; a usage error keeps 1", () => {
+  assert.equal(EXEC_FAILED, 255);
+  const missing = execFailure(new ContainerNotFound("c1"));
+  assert.ok(missing instanceof ContainerNotFound, "the error itself, not a copy");
+  assert.equal(missing.exitCode, 255);
+  assert.equal(execFailure(new DenkiError("paused")).exitCode, 255);
+  const bug = execFailure(new TypeError("x is undefined"));
+  assert.equal(bug.message, "internal error: x is undefined");
+  assert.equal(bug.exitCode, 255);
+  assert.equal(execFailure("thrown text").message, "internal error: thrown text");
+  assert.equal(execFailure(new UsageError("bad", "usage")).exitCode, 1);
 });

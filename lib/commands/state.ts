@@ -1,4 +1,8 @@
-/** `denki state ID`: the container's OCI state JSON. */
+/**
+ * `denki state ID`: the container's OCI state JSON, as `runc state` prints it: indented by two
+ * spaces, no newline after it, and an empty `owner` (runc's state command never fills it in;
+ * `list` shows the owner's name).
+ */
 import { currentStatus } from "../state/proc.ts";
 import { toOciState } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
@@ -12,6 +16,8 @@ export const command: DenkiCommand<Record<never, never>> = {
     const store = new StateStore(globals.root);
     const record = store.read(args[0]!);
     const status = currentStatus(record, store.dirOf(record.id));
-    console.log(JSON.stringify(toOciState(record, status), null, 2));
+    const state = { ...toOciState(record, status), owner: "" };
+    let out = new TextEncoder().encode(JSON.stringify(state, null, 2));
+    while (out.length > 0) out = out.subarray(Deno.stdout.writeSync(out));
   },
 };

@@ -32,6 +32,9 @@ import { hostLayout } from "../cgroups/layout.ts";
 import { containerCgroupPath } from "../cgroups/path.ts";
 import { realIo } from "../cgroups/io.ts";
 import { FileParentBook } from "../cgroups/parents.ts";
+import { passwdEntry } from "../plan/passwd.ts";
+import { rfc3339Nano } from "../plan/rfc3339.ts";
+import { syscall } from "../sys/libc.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -148,25 +151,30 @@ function unenforcedResources(spec: Spec): string[] {
   return Object.keys(r).filter((k) => k !== "devices");
 }
 
-/** Owner name of a uid from /etc/passwd, or "#uid" like runc. */
+/**
+ * The creator's user name from the host's /etc/passwd, or "#uid" without an entry: what
+ * `runc list` shows as OWNER (user.LookupUid of the state directory's owner). `runc state`
+ * prints an empty owner whoever the caller is; the state command does the same.
+ */
 function ownerName(uid: number): string {
+  let text: string | undefined;
   try {
-    for (const line of Deno.readTextFileSync("/etc/passwd").split("\n")) {
-      const f = line.split(":");
-      if (f[2] === String(uid) && f[0]) return f[0];
-    }
+    text = Deno.readTextFileSync("/etc/passwd");
   } catch {
     // no passwd file
   }
-  return `#${uid}`;
+  return passwdEntry(text, uid)?.name ?? `#${uid}`;
 }
 
-/** RFC 3339 with nanoseconds, as Go prints a time.Time (milliseconds are what we have). */
+/** Now, as runc records `created`: CLOCK_REALTIME to the nanosecond, RFC 3339 in UTC. */
 function createdNow(): string {
-  return new Date().toISOString().replace(/\.(\d{3})Z$/, (_, ms: string) => {
-    const frac = ms.replace(/0+$/, "");
-    return frac ? `.${frac}Z` : "Z";
-  });
+  const ts = new BigInt64Array(2); // struct timespec: tv_sec, tv_nsec (64-bit on x86_64, arm64)
+  const CLOCK_REALTIME = 0;
+  if (syscall("clock_gettime", CLOCK_REALTIME, new Uint8Array(ts.buffer)).ret === 0n) {
+    return rfc3339Nano(ts[0]!, ts[1]!);
+  }
+  const ms = Date.now(); // clock_gettime cannot fail with these arguments; just in case
+  return rfc3339Nano(BigInt(Math.floor(ms / 1000)), (ms % 1000) * 1_000_000);
 }
 
 /** Creates the container; on success it is "created" and its init waits for `start`. */
