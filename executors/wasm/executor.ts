@@ -19,9 +19,19 @@ import { workerSource } from "./worker_source.ts";
 let source: string | undefined;
 let compiled: WebAssembly.Module | undefined;
 
+/** A host directory by its canonical path (the WASI host walks from it refusing symlinks). */
+function canonical(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
 /** The guest's file system: the root, and the mounts the config makes read-only or binds. */
 export function guestMounts(spec: Spec, ctx: ExecContext): Mount[] {
-  const mounts: Mount[] = [{ guest: "/", host: ctx.root, readonly: spec.root?.readonly === true }];
+  const root = ctx.sandbox ? canonical(ctx.root) : ctx.root;
+  const mounts: Mount[] = [{ guest: "/", host: root, readonly: spec.root?.readonly === true }];
   for (const m of spec.mounts ?? []) {
     const opts = m.options ?? [];
     const dest = m.destination.startsWith("/") ? m.destination : `/${m.destination}`;
@@ -32,7 +42,8 @@ export function guestMounts(spec: Spec, ctx: ExecContext): Mount[] {
       mounts.push({ guest: dest, host: dest, readonly: ro });
     } else if (bind && m.source) {
       // No mounts without privileges: a bind is mapped by the WASI host instead.
-      mounts.push({ guest: dest, host: resolve(ctx.bundle, m.source), readonly: ro });
+      // Canonical, so the Worker's permissions name the directories the host walks from.
+      mounts.push({ guest: dest, host: canonical(resolve(ctx.bundle, m.source)), readonly: ro });
     }
   }
   return mounts;

@@ -1,10 +1,14 @@
 /**
  * WASI descriptor operations (fd_*) on files, directories and stdio, with Deno's synchronous
  * file APIs (and nanosecond times through `Native` when the thread may use FFI). Path
- * operations are in fs_path.ts; both share the helpers here.
+ * operations are in path.ts; both share the helpers here.
+ *
+ * A descriptor's stat and times come from its open handle (fstat, futimens), never from a
+ * path that may since lead elsewhere; a path is used only for nanosecond times, and only when
+ * it still leads to the descriptor's own inode.
  */
 import { errnoOf, linuxErrno, WasiError } from "./errno.ts";
-import type { FdEntry, FdTable } from "./fd_table.ts";
+import { dirRef, type FdEntry, type FdTable } from "./fd_table.ts";
 import type { GuestMemory } from "./memory.ts";
 import type { Native, NativeStat } from "./native.ts";
 import { E, FDFLAGS, FST, FT, R, WHENCE } from "./types.ts";
@@ -180,6 +184,7 @@ export class FdOps {
 
   fd_close(fd: number): number {
     const e = this.ctx.table.take(fd);
+    e.handle?.close();
     if (e.file) host(() => e.file!.close());
     if (e.kind === "socket" && e.socket !== undefined && !e.preopen) {
       this.ctx.native?.close(e.socket);
@@ -189,13 +194,15 @@ export class FdOps {
 
   fd_datasync(fd: number): number {
     const e = this.ctx.table.get(fd, R.FD_DATASYNC);
-    if (e.file) host(() => e.file!.syncDataSync());
+    const f = e.file ?? e.handle;
+    if (f) host(() => f.syncDataSync());
     return E.SUCCESS;
   }
 
   fd_sync(fd: number): number {
     const e = this.ctx.table.get(fd, R.FD_SYNC);
-    if (e.file) host(() => e.file!.syncSync());
+    const f = e.file ?? e.handle;
+    if (f) host(() => f.syncSync());
     return E.SUCCESS;
   }
 
@@ -232,9 +239,35 @@ export class FdOps {
     return E.SUCCESS;
   }
 
+  /**
+   * A nanosecond stat of a file or directory descriptor by its path, when FFI is there and
+   * the path (not followed at its end) still leads to the descriptor's own inode.
+   */
+  #nativeStat(e: FdEntry): { path: string; stat: NativeStat } | undefined {
+    if (!this.ctx.native || e.host === undefined || e.ino === undefined) return undefined;
+    let path = e.host;
+    if (e.kind === "dir") {
+      try {
+        path = this.ctx.vfs.locate(dirRef(e)).host;
+      } catch {
+        return undefined;
+      }
+    }
+    const s = this.ctx.native.stat(path, false);
+    if ("errno" in s || s.dev !== BigInt(e.dev ?? -1) || s.ino !== BigInt(e.ino)) return undefined;
+    return { path, stat: s };
+  }
+
   /** The filestat of an open descriptor. */
   statFd(e: FdEntry): Filestat {
-    if (e.host !== undefined) return statPath(this.ctx, e.host, true);
+    const exact = this.#nativeStat(e);
+    if (exact) return fromNative(exact.stat);
+    const handle = e.file ?? e.handle;
+    if (handle) return fromDeno(host(() => handle.statSync()));
+    if (e.kind === "dir") {
+      // A directory that could not be opened: its path, checked to be the same inode.
+      return statPath(this.ctx, this.ctx.vfs.locate(dirRef(e)).host, false);
+    }
     const hostFd = e.kind === "stdin"
       ? 0
       : e.kind === "stdout"
@@ -273,8 +306,22 @@ export class FdOps {
 
   fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, fst: number): number {
     const e = this.ctx.table.get(fd, R.FD_FILESTAT_SET_TIMES);
-    if (e.host === undefined) return E.BADF;
-    return setTimes(this.ctx, e.host, true, atim, mtim, fst);
+    const t = wantedTimes(atim, mtim, fst);
+    if (typeof t === "number") return t;
+    // Nanoseconds need a path (Deno's futimens takes Dates): only one checked to be this inode.
+    const exact = this.#nativeStat(e);
+    if (exact) return setTimes(this.ctx, exact.path, false, atim, mtim, fst);
+    const handle = e.file ?? e.handle;
+    if (handle) {
+      const cur = fromDeno(host(() => handle.statSync()));
+      host(() => handle.utimeSync(...dates(t, cur)));
+      return E.SUCCESS;
+    }
+    if (e.kind === "dir") {
+      const at = this.ctx.vfs.locate(dirRef(e));
+      return setTimes(this.ctx, at.host, false, atim, mtim, fst);
+    }
+    return E.BADF;
   }
 
   fd_pread(fd: number, iovs: number, count: number, offset: bigint, nreadPtr: number): number {
@@ -356,6 +403,7 @@ export class FdOps {
     if (!table.has(to)) return E.BADF;
     if (from === to) return E.SUCCESS;
     const old = table.take(to);
+    old.handle?.close();
     if (old.file) host(() => old.file!.close());
     table.set(to, table.take(from));
     return E.SUCCESS;
@@ -382,6 +430,33 @@ export class FdOps {
   }
 }
 
+/** Times to set: a value in ns, "now", or undefined to leave one alone. */
+type Times = { a: bigint | "now" | undefined; m: bigint | "now" | undefined };
+
+/** The times fstflags ask for, or EINVAL for contradicting or unknown flags. */
+function wantedTimes(atim: bigint, mtim: bigint, fst: number): Times | number {
+  if ((fst & FST.ATIM && fst & FST.ATIM_NOW) || (fst & FST.MTIM && fst & FST.MTIM_NOW)) {
+    return E.INVAL;
+  }
+  if (fst & ~0xf) return E.INVAL;
+  return {
+    a: fst & FST.ATIM ? atim : fst & FST.ATIM_NOW ? "now" : undefined,
+    m: fst & FST.MTIM ? mtim : fst & FST.MTIM_NOW ? "now" : undefined,
+  };
+}
+
+/**
+ * The Dates for Deno's utime calls (which cannot leave one alone): a Date carries whole
+ * milliseconds exactly (seconds as a float would not: x.324 s comes back as x.323999...).
+ */
+function dates(t: Times, cur: Filestat): [Date, Date] {
+  const now = BigInt(Date.now()) * MS;
+  const pick = (v: bigint | "now" | undefined, keep: bigint) =>
+    v === undefined ? keep : v === "now" ? now : v;
+  const date = (ns: bigint) => new Date(Number(ns / MS));
+  return [date(pick(t.a, cur.atim)), date(pick(t.m, cur.mtim))];
+}
+
 /** Sets atime/mtime of a host path per fstflags. */
 export function setTimes(
   ctx: FsContext,
@@ -391,26 +466,15 @@ export function setTimes(
   mtim: bigint,
   fst: number,
 ): number {
-  if ((fst & FST.ATIM && fst & FST.ATIM_NOW) || (fst & FST.MTIM && fst & FST.MTIM_NOW)) {
-    return E.INVAL;
-  }
-  if (fst & ~0xf) return E.INVAL;
-  const a = fst & FST.ATIM ? atim : fst & FST.ATIM_NOW ? "now" as const : undefined;
-  const m = fst & FST.MTIM ? mtim : fst & FST.MTIM_NOW ? "now" as const : undefined;
+  const t = wantedTimes(atim, mtim, fst);
+  if (typeof t === "number") return t;
   if (ctx.native) {
-    const errno = ctx.native.utimens(hostPath, follow, a, m);
+    const errno = ctx.native.utimens(hostPath, follow, t.a, t.m);
     return errno === 0 ? E.SUCCESS : linuxErrno(errno);
   }
-  // Deno's utime follows links; a Date carries whole milliseconds exactly (seconds as a float
-  // would not: x.324 s comes back as x.323999...).
+  // Deno's utime follows links.
   const cur = statPath(ctx, hostPath, follow);
-  const now = BigInt(Date.now()) * MS;
-  const pick = (
-    t: bigint | "now" | undefined,
-    keep: bigint,
-  ) => (t === undefined ? keep : t === "now" ? now : t);
-  const date = (ns: bigint) => new Date(Number(ns / MS));
-  host(() => Deno.utimeSync(hostPath, date(pick(a, cur.atim)), date(pick(m, cur.mtim))));
+  host(() => Deno.utimeSync(hostPath, ...dates(t, cur)));
   return E.SUCCESS;
 }
 

@@ -9,7 +9,7 @@ import { FdTable } from "./fd_table.ts";
 import { FdOps, type FsContext } from "./fs.ts";
 import { GuestMemory } from "./memory.ts";
 import type { Native } from "./native.ts";
-import { mountRights, PathOps } from "./path.ts";
+import { dirEntry, mountRights, PathOps } from "./path.ts";
 import { Poll } from "./poll.ts";
 import { WASI_FUNCTIONS } from "./functions.ts";
 import { ExitSignal, Proc } from "./proc.ts";
@@ -89,15 +89,16 @@ export class WasiHost {
     }
     for (const name of config.preopens) {
       const r = this.vfs.resolve("/", name === "/" ? "." : name.replace(/^\/+/, ""), true);
+      if (r.stat === undefined || !r.stat.isDirectory) {
+        throw new Error(`preopen ${name}: not a directory`);
+      }
       this.table.add({
-        kind: "dir",
-        filetype: FT.DIRECTORY,
-        rightsBase: mountRights(DIR_RIGHTS, this.vfs, r),
-        rightsInheriting: mountRights(DIR_RIGHTS | FILE_RIGHTS, this.vfs, r),
-        flags: 0,
-        guest: r.guest,
-        host: r.host,
-        mount: r.mount,
+        ...dirEntry(
+          r,
+          mountRights(DIR_RIGHTS, this.vfs, r),
+          mountRights(DIR_RIGHTS | FILE_RIGHTS, this.vfs, r),
+          0,
+        ),
         preopen: name,
       });
     }
