@@ -12,12 +12,19 @@ import * as sc from "../../lib/sys/syscalls.ts";
 import { type ExecContext, type Executor, specEnv } from "../executor.ts";
 import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
 import { brokerChannel } from "./broker.ts";
+import {
+  applyProcessLimits,
+  type GuestLimits,
+  guestLimits,
+  prepareProcessLimits,
+} from "./limits.ts";
 import { guestPermissions, runInWorker } from "./runner.ts";
 import type { Mount } from "./wasi/vfs.ts";
 import { workerSource } from "./worker_source.ts";
 
 let source: string | undefined;
 let compiled: WebAssembly.Module | undefined;
+let limits: GuestLimits | undefined;
 
 /** A host directory by its canonical path (the WASI host walks from it refusing symlinks). */
 function canonical(path: string): string {
@@ -66,8 +73,12 @@ export const wasmExecutor: Executor = {
     const p = modulePath(spec, rootfs);
     return p !== undefined && hasWasmMagic(p);
   },
-  prepare() {
+  prepare(spec) {
     source = workerSource();
+    // Raising a hard limit may need CAP_SYS_RESOURCE: done while the init still has it, and
+    // so that a refusal fails `create` (the soft limits bind only at the last step).
+    limits = guestLimits(spec);
+    prepareProcessLimits(limits);
   },
   validate(spec, root) {
     const name = spec.process?.args?.[0] ?? "";
@@ -75,11 +86,14 @@ export const wasmExecutor: Executor = {
     if (p === undefined) {
       throw new DenkiError(`wasm module ${JSON.stringify(name)} not found in the container`);
     }
-    compiled = checkModule(p, name);
+    // process.rlimits are mapped onto the guest, never set on this process as they are (see
+    // limits.ts); the memory cap is built into the module here.
+    limits ??= guestLimits(spec);
+    compiled = checkModule(p, name, limits.memory);
   },
   handleEnvs: specEnv,
   exec(spec, env, ctx) {
-    if (source === undefined || compiled === undefined) {
+    if (source === undefined || compiled === undefined || limits === undefined) {
       throw new Error("internal error: the Wasm executor ran before prepare and validate");
     }
     const mounts = guestMounts(spec, ctx);
@@ -94,7 +108,13 @@ export const wasmExecutor: Executor = {
       sockets: ctx.sandbox ? [] : preservedSockets(ctx.preserveFds),
       // Without full permissions, Deno cannot make symlinks: this thread does it for the guest.
       ...(ctx.sandbox ? { broker: brokerChannel() } : {}),
+      limits: {
+        ...(limits.nofile !== undefined ? { nofile: limits.nofile } : {}),
+        ...(limits.fsize !== undefined ? { fsize: limits.fsize } : {}),
+      },
     };
+    // The last step before the guest runs: the limits that apply to the whole process.
+    applyProcessLimits(limits);
     return runInWorker(source, job, guestPermissions(mounts, ctx.sandbox));
   },
 };

@@ -52,18 +52,32 @@ export function dirRef(e: FdEntry): DirRef {
 /** The descriptor table. */
 export class FdTable {
   readonly #fds = new Map<number, FdEntry>();
+  /**
+   * Descriptor numbers the guest may open stop below this (RLIMIT_NOFILE's soft limit): an
+   * open that would need a higher number is EMFILE, as on Linux. Preopens are not counted
+   * against it (like descriptors a process inherits).
+   */
+  limit = Infinity;
 
   /** Installs an entry at a given number (stdio and preopens). */
   set(fd: number, entry: FdEntry): void {
     this.#fds.set(fd, entry);
   }
 
-  /** Installs an entry at the lowest free number from 3. */
+  /** Installs an entry at the lowest free number from 3 (EMFILE at the limit). */
   add(entry: FdEntry): number {
     let fd = 3;
     while (this.#fds.has(fd)) fd++;
+    if (fd >= this.limit) throw new WasiError(E.MFILE);
     this.#fds.set(fd, entry);
     return fd;
+  }
+
+  /** The lowest free number would be within the limit (checked before opening anything). */
+  room(): void {
+    let fd = 3;
+    while (this.#fds.has(fd)) fd++;
+    if (fd >= this.limit) throw new WasiError(E.MFILE);
   }
 
   /** The entry of `fd`: EBADF when there is none, ENOTCAPABLE when `rights` are missing. */

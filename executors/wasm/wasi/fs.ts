@@ -22,6 +22,8 @@ export interface FsContext {
   native: Native | undefined;
   /** Makes a symlink (Deno.symlinkSync, or the sandbox's broker). */
   symlink?: ((target: string, link: string) => void) | undefined;
+  /** RLIMIT_FSIZE: the largest size a write may make a regular file (EFBIG beyond). */
+  fsize?: number | undefined;
 }
 
 const MS = 1_000_000n;
@@ -176,7 +178,7 @@ export class FdOps {
   fd_allocate(fd: number, offset: bigint, len: bigint): number {
     const e = this.#file(fd, R.FD_ALLOCATE);
     const want = offset + len;
-    if (want > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    if (want > BigInt(Number.MAX_SAFE_INTEGER) || this.#tooBig(e, want)) return E.FBIG;
     const size = BigInt(host(() => e.file.statSync()).size);
     if (want > size) host(() => e.file.truncateSync(Number(want)));
     return E.SUCCESS;
@@ -204,6 +206,31 @@ export class FdOps {
     const f = e.file ?? e.handle;
     if (f) host(() => f.syncSync());
     return E.SUCCESS;
+  }
+
+  /** True when a regular file may not grow to `size` bytes (RLIMIT_FSIZE). */
+  #tooBig(e: FdEntry, size: bigint): boolean {
+    const max = this.ctx.fsize;
+    return max !== undefined && e.filetype === FT.REGULAR_FILE && size > BigInt(max);
+  }
+
+  /**
+   * The part of `bufs` a write at `pos` may put in a regular file under RLIMIT_FSIZE: cut at
+   * the limit (a short write, as on Linux), or EFBIG when not a byte fits.
+   */
+  #fit(e: FdEntry, bufs: Uint8Array[], pos: number): Uint8Array[] {
+    const max = this.ctx.fsize;
+    if (max === undefined || e.filetype !== FT.REGULAR_FILE) return bufs;
+    let room = max - pos;
+    if (bufs.every((b) => b.length === 0)) return bufs;
+    if (room <= 0) throw new WasiError(E.FBIG);
+    const out: Uint8Array[] = [];
+    for (const b of bufs) {
+      if (room <= 0) break;
+      out.push(b.subarray(0, room));
+      room -= Math.min(b.length, room);
+    }
+    return out;
   }
 
   fd_fdstat_get(fd: number, ptr: number): number {
@@ -299,7 +326,7 @@ export class FdOps {
 
   fd_filestat_set_size(fd: number, size: bigint): number {
     const e = this.#file(fd, R.FD_FILESTAT_SET_SIZE);
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    if (size > BigInt(Number.MAX_SAFE_INTEGER) || this.#tooBig(e, size)) return E.FBIG;
     host(() => e.file.truncateSync(Number(size)));
     return E.SUCCESS;
   }
@@ -334,7 +361,9 @@ export class FdOps {
 
   fd_pwrite(fd: number, iovs: number, count: number, offset: bigint, nwrittenPtr: number): number {
     const e = this.#file(fd, R.FD_WRITE | R.FD_SEEK);
-    const bufs = this.ctx.mem.iovecs(iovs, count);
+    const all = this.ctx.mem.iovecs(iovs, count);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    const bufs = this.#fit(e, all, Number(offset));
     const total = atOffset(e.file, offset, (f) => bufs.reduce((n, b) => n + writeFully(f, b), 0));
     this.ctx.mem.setU32(nwrittenPtr, total);
     return E.SUCCESS;
@@ -386,8 +415,12 @@ export class FdOps {
       total = socketWrite(this.ctx, e, concat(bufs));
     } else if (e.file) {
       const f = e.file;
-      if (e.flags & FDFLAGS.APPEND) host(() => f.seekSync(0, Deno.SeekMode.End));
-      for (const b of bufs) total += writeFully(f, b);
+      const at = e.flags & FDFLAGS.APPEND
+        ? host(() => f.seekSync(0, Deno.SeekMode.End))
+        : this.ctx.fsize === undefined
+        ? 0
+        : host(() => f.seekSync(0, Deno.SeekMode.Current));
+      for (const b of this.#fit(e, bufs, at)) total += writeFully(f, b);
       if (e.flags & FDFLAGS.SYNC) host(() => f.syncSync());
       else if (e.flags & FDFLAGS.DSYNC) host(() => f.syncDataSync());
     } else {

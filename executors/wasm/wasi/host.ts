@@ -32,6 +32,16 @@ export interface WasiConfig {
   native?: Native | undefined;
   /** Makes a symlink where Deno's own call is not permitted (the sandbox's broker). */
   symlink?: ((target: string, link: string) => void) | undefined;
+  /** What the guest's rlimits become inside the host (see executors/wasm/limits.ts). */
+  limits?: HostLimits | undefined;
+}
+
+/** Limits the host itself enforces. */
+export interface HostLimits {
+  /** RLIMIT_NOFILE: descriptor numbers stop below this (EMFILE). */
+  nofile?: number;
+  /** RLIMIT_FSIZE: regular files grow no larger (EFBIG). */
+  fsize?: number;
 }
 
 /** Functions whose i64 argument is signed (filedelta); every other bigint is a u64. */
@@ -52,8 +62,11 @@ export class WasiHost {
       vfs: this.vfs,
       native: config.native,
       symlink: config.symlink,
+      fsize: config.limits?.fsize,
     };
     this.#setupFds(config);
+    // Set after the preopens, which (like inherited descriptors) do not count against it.
+    if (config.limits?.nofile !== undefined) this.table.limit = config.limits.nofile;
     const parts: object[] = [
       new ArgsEnv(this.mem, config.args, config.env),
       new Clocks(this.mem, config.native),

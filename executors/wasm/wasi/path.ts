@@ -150,6 +150,8 @@ export class PathOps {
     // fd_sync allows rsync and dsync; sync is fd_sync's too), not rights the new fd asks for.
     if ((fdflags & FDFLAGS.DSYNC) && !(handOn & (R.FD_DATASYNC | R.FD_SYNC))) return E.NOTCAPABLE;
     if ((fdflags & (FDFLAGS.RSYNC | FDFLAGS.SYNC)) && !(handOn & R.FD_SYNC)) return E.NOTCAPABLE;
+    // As open(2): no free descriptor number is EMFILE before anything is looked up or made.
+    this.ctx.table.room();
     if (creat && namesDirectory(path)) {
       // O_CREAT of a name that can only be a directory: EISDIR once its parent resolves.
       this.ctx.vfs.parent(ref, path, [E.ISDIR, E.ISDIR]);

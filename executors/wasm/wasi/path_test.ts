@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { WasiHost } from "./host.ts";
+import { type HostLimits, WasiHost } from "./host.ts";
 import { DIR_RIGHTS, E, FDFLAGS, FILE_RIGHTS, LOOKUP_SYMLINK_FOLLOW, OFLAGS, R } from "./types.ts";
 
 type Fn = (...args: (number | bigint)[]) => number;
@@ -13,7 +13,7 @@ class Guest {
   readonly #mem = new WebAssembly.Memory({ initial: 1 });
   #next = 1024;
 
-  constructor() {
+  constructor(limits?: HostLimits) {
     Deno.mkdirSync(this.root);
     Deno.mkdirSync(`${this.dir}/outside/sub`, { recursive: true });
     Deno.writeTextFileSync(`${this.dir}/outside/secret`, "host secret");
@@ -22,6 +22,7 @@ class Guest {
       env: [],
       mounts: [{ guest: "/", host: this.root, readonly: false }],
       preopens: ["/"],
+      limits,
     });
     this.host.mem.bind(this.#mem);
     this.#fns = this.host.imports().wasi_snapshot_preview1 as unknown as Record<string, Fn>;
@@ -98,8 +99,8 @@ class Guest {
   }
 }
 
-function withGuest(fn: (g: Guest) => void): void {
-  const g = new Guest();
+function withGuest(fn: (g: Guest) => void, limits?: HostLimits): void {
+  const g = new Guest(limits);
   try {
     fn(g);
   } finally {
@@ -216,3 +217,44 @@ Deno.test("path: the sync fdflags need what the directory hands on, not the new 
     // The witx: fd_sync also allows dsync.
     assert.equal(at(full, FDFLAGS.DSYNC), E.SUCCESS);
   }));
+
+Deno.test("path: RLIMIT_NOFILE is the descriptor table's size; nothing is created past it", () =>
+  withGuest((g) => {
+    Deno.writeTextFileSync(`${g.root}/f`, "x");
+    const fds: number[] = [];
+    for (;;) {
+      const [e, fd] = g.open(ROOT, "f", 0, R.FD_READ);
+      if (e !== E.SUCCESS) {
+        assert.equal(e, E.MFILE);
+        break;
+      }
+      fds.push(fd);
+    }
+    // fd 3 is the preopen: 4..7 are the guest's.
+    assert.deepEqual(fds, [4, 5, 6, 7]);
+    assert.equal(g.open(ROOT, "new", OFLAGS.CREAT)[0], E.MFILE);
+    assert.equal(g.call("path_filestat_get", ROOT, 0, ...g.str("new"), 512), E.NOENT);
+    assert.equal(g.call("fd_close", 5), E.SUCCESS);
+    assert.deepEqual(g.open(ROOT, "f", 0, R.FD_READ), [E.SUCCESS, 5]);
+  }, { nofile: 8 }));
+
+Deno.test("path: RLIMIT_FSIZE cuts a write at the limit, then EFBIG", () =>
+  withGuest((g) => {
+    const [e, fd] = g.open(ROOT, "f", OFLAGS.CREAT, FILE_RIGHTS);
+    assert.equal(e, E.SUCCESS);
+    const [ptr] = g.str("x".repeat(64));
+    // One iovec: 64 bytes at ptr.
+    const [iovPtr] = g.raw(new Uint8Array(new Uint32Array([ptr, 64]).buffer));
+    assert.equal(g.call("fd_write", fd, iovPtr, 1, 0), E.SUCCESS);
+    assert.equal(g.u32(0), 64);
+    assert.equal(g.call("fd_write", fd, iovPtr, 1, 0), E.SUCCESS);
+    assert.equal(g.u32(0), 36, "a short write up to the limit");
+    assert.equal(g.call("fd_write", fd, iovPtr, 1, 0), E.FBIG);
+    assert.equal(g.call("fd_pwrite", fd, iovPtr, 1, 100n, 0), E.FBIG);
+    assert.equal(g.call("fd_pwrite", fd, iovPtr, 1, 90n, 0), E.SUCCESS);
+    assert.equal(g.u32(0), 10);
+    assert.equal(g.call("fd_filestat_set_size", fd, 101n), E.FBIG);
+    assert.equal(g.call("fd_allocate", fd, 0n, 101n), E.FBIG);
+    assert.equal(g.call("fd_filestat_set_size", fd, 10n), E.SUCCESS);
+    assert.equal(Deno.statSync(`${g.root}/f`).size, 10);
+  }, { fsize: 100 }));
