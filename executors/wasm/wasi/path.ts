@@ -5,9 +5,10 @@
  * the resolution saw, so a rename race between the two steps is refused rather than followed.
  * Trailing slashes and final "." or ".." follow Linux's *at calls.
  */
-import { WasiError } from "./errno.ts";
+import { host, WasiError } from "./errno.ts";
 import { dirRef, type FdEntry } from "./fd_table.ts";
-import { filetypeOf, type FsContext, host, setTimes, statPath, writeFilestat } from "./fs.ts";
+import type { FsContext } from "./fs.ts";
+import { filetypeOf, setTimes, statPath, writeFilestat } from "./stat.ts";
 import { utf8 } from "./memory.ts";
 import {
   DIR_RIGHTS,
