@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { exited, type Json, type Lab, withLab } from "./support/container.ts";
-import { bundle } from "../bin/bundle.ts";
-import { run } from "./support/denki.ts";
-import { type Requirement, root, testWith } from "./support/requires.ts";
+import { program, type Requirement, root, testWith } from "./support/requires.ts";
+import { withRootless } from "./wasm/rootless.ts";
 import { compile, missingTools } from "./wasi/build.ts";
 
 const HERE = new URL(".", import.meta.url).pathname;
@@ -194,22 +193,12 @@ T("SIGTERM stops a running guest: run exits 143", () =>
     assert.deepEqual(lab.containers(), []);
   }));
 
-const NOBODY = 65534;
 testWith("wasm: an unprivileged user runs a Wasm bundle in the rootless sandbox", [
   root(),
   tools,
-], async () => {
-  // A copy of denki and Deno that the user can read (the checkout may be under /root).
-  const dir = Deno.makeTempDirSync({ prefix: "denki-rootless-" });
-  try {
-    // The launcher and a fresh bundle, without the sources (as in an installed copy).
-    await bundle();
-    const repo = new URL("..", import.meta.url).pathname;
-    const cp = new Deno.Command("cp", { args: ["-a", `${repo}bin`, dir] }).outputSync();
-    assert.ok(cp.success, "copy denki");
-    Deno.copyFileSync(Deno.execPath(), `${dir}/deno`);
-    Deno.chmodSync(`${dir}/deno`, 0o755);
-    Deno.mkdirSync(`${dir}/home`);
+  program("setpriv"),
+], () =>
+  withRootless(async ({ dir, denki }) => {
     Deno.mkdirSync(`${dir}/bundle/rootfs`, { recursive: true });
     Deno.writeFileSync(`${dir}/bundle/rootfs/probe.wasm`, probeModule());
     const host = `${dir}/host-only.txt`;
@@ -223,22 +212,7 @@ testWith("wasm: an unprivileged user runs a Wasm bundle in the rootless sandbox"
       const c = structuredClone(config);
       tweak(c);
       Deno.writeTextFileSync(`${dir}/bundle/config.json`, JSON.stringify(c));
-      await new Deno.Command("chown", { args: ["-R", `${NOBODY}:${NOBODY}`, dir] }).output();
-      return await run(
-        [
-          "--reuid",
-          `${NOBODY}`,
-          "--regid",
-          `${NOBODY}`,
-          "--clear-groups",
-          `${dir}/bin/denki`,
-          ...args,
-        ],
-        {
-          program: "setpriv",
-          env: { HOME: `${dir}/home`, XDG_RUNTIME_DIR: `${dir}/home`, DENKI_DENO: `${dir}/deno` },
-        },
-      );
+      return await denki(args);
     };
     const env = await as(["run", "--bundle", `${dir}/bundle`, "r1"], (c) => {
       c.process.args.push("env");
@@ -265,7 +239,4 @@ testWith("wasm: an unprivileged user runs a Wasm bundle in the rootless sandbox"
     assert.equal(linux.code, 1);
     assert.match(linux.stderr, /containers need root/);
     assert.deepEqual([...Deno.readDirSync(`${dir}/home/denki`)], [], "no state is left");
-  } finally {
-    Deno.removeSync(dir, { recursive: true });
-  }
-});
+  }));

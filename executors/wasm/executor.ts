@@ -12,16 +12,33 @@ import * as sc from "../../lib/sys/syscalls.ts";
 import { type ExecContext, type Executor, specEnv } from "../executor.ts";
 import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
 import { brokerChannel } from "./broker.ts";
+import {
+  applyProcessLimits,
+  type GuestLimits,
+  guestLimits,
+  prepareProcessLimits,
+} from "./limits.ts";
 import { guestPermissions, runInWorker } from "./runner.ts";
 import type { Mount } from "./wasi/vfs.ts";
 import { workerSource } from "./worker_source.ts";
 
 let source: string | undefined;
 let compiled: WebAssembly.Module | undefined;
+let limits: GuestLimits | undefined;
+
+/** A host directory by its canonical path (the WASI host walks from it refusing symlinks). */
+function canonical(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
 
 /** The guest's file system: the root, and the mounts the config makes read-only or binds. */
 export function guestMounts(spec: Spec, ctx: ExecContext): Mount[] {
-  const mounts: Mount[] = [{ guest: "/", host: ctx.root, readonly: spec.root?.readonly === true }];
+  const root = ctx.sandbox ? canonical(ctx.root) : ctx.root;
+  const mounts: Mount[] = [{ guest: "/", host: root, readonly: spec.root?.readonly === true }];
   for (const m of spec.mounts ?? []) {
     const opts = m.options ?? [];
     const dest = m.destination.startsWith("/") ? m.destination : `/${m.destination}`;
@@ -32,7 +49,8 @@ export function guestMounts(spec: Spec, ctx: ExecContext): Mount[] {
       mounts.push({ guest: dest, host: dest, readonly: ro });
     } else if (bind && m.source) {
       // No mounts without privileges: a bind is mapped by the WASI host instead.
-      mounts.push({ guest: dest, host: resolve(ctx.bundle, m.source), readonly: ro });
+      // Canonical, so the Worker's permissions name the directories the host walks from.
+      mounts.push({ guest: dest, host: canonical(resolve(ctx.bundle, m.source)), readonly: ro });
     }
   }
   return mounts;
@@ -55,8 +73,12 @@ export const wasmExecutor: Executor = {
     const p = modulePath(spec, rootfs);
     return p !== undefined && hasWasmMagic(p);
   },
-  prepare() {
+  prepare(spec) {
     source = workerSource();
+    // Raising a hard limit may need CAP_SYS_RESOURCE: done while the init still has it, and
+    // so that a refusal fails `create` (the soft limits bind only at the last step).
+    limits = guestLimits(spec);
+    prepareProcessLimits(limits);
   },
   validate(spec, root) {
     const name = spec.process?.args?.[0] ?? "";
@@ -64,11 +86,14 @@ export const wasmExecutor: Executor = {
     if (p === undefined) {
       throw new DenkiError(`wasm module ${JSON.stringify(name)} not found in the container`);
     }
-    compiled = checkModule(p, name);
+    // process.rlimits are mapped onto the guest, never set on this process as they are (see
+    // limits.ts); the memory cap is built into the module here.
+    limits ??= guestLimits(spec);
+    compiled = checkModule(p, name, limits.memory);
   },
   handleEnvs: specEnv,
   exec(spec, env, ctx) {
-    if (source === undefined || compiled === undefined) {
+    if (source === undefined || compiled === undefined || limits === undefined) {
       throw new Error("internal error: the Wasm executor ran before prepare and validate");
     }
     const mounts = guestMounts(spec, ctx);
@@ -83,7 +108,13 @@ export const wasmExecutor: Executor = {
       sockets: ctx.sandbox ? [] : preservedSockets(ctx.preserveFds),
       // Without full permissions, Deno cannot make symlinks: this thread does it for the guest.
       ...(ctx.sandbox ? { broker: brokerChannel() } : {}),
+      limits: {
+        ...(limits.nofile !== undefined ? { nofile: limits.nofile } : {}),
+        ...(limits.fsize !== undefined ? { fsize: limits.fsize } : {}),
+      },
     };
+    // The last step before the guest runs: the limits that apply to the whole process.
+    applyProcessLimits(limits);
     return runInWorker(source, job, guestPermissions(mounts, ctx.sandbox));
   },
 };

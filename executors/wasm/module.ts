@@ -4,6 +4,7 @@ import type { Spec } from "../../lib/spec/config.ts";
 import { WASI_FUNCTIONS } from "./wasi/functions.ts";
 import { pathOf } from "../linux.ts";
 import { Vfs } from "./wasi/vfs.ts";
+import { capMemory, type GuestLimits, MemoryLimitError, WASM_PAGE } from "./limits.ts";
 
 /** The first bytes of every Wasm module: "\0asm". */
 export const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
@@ -59,8 +60,16 @@ export function hasWasmMagic(path: string): boolean {
   }
 }
 
-/** Compiles and checks a module: WASI preview1 imports only, `_start` and `memory` exported. */
-export function checkModule(path: string, name: string): WebAssembly.Module {
+/**
+ * Compiles and checks a module: WASI preview1 imports only, `_start` and `memory` exported.
+ * With a memory limit (RLIMIT_AS/RLIMIT_DATA), its memories get that maximum; a module that
+ * needs more to start is refused.
+ */
+export function checkModule(
+  path: string,
+  name: string,
+  memory?: GuestLimits["memory"],
+): WebAssembly.Module {
   let bytes: Uint8Array;
   try {
     bytes = Deno.readFileSync(path);
@@ -68,6 +77,21 @@ export function checkModule(path: string, name: string): WebAssembly.Module {
     throw new DenkiError(
       `wasm module ${JSON.stringify(name)}: cannot read it: ${(err as Error).message}`,
     );
+  }
+  if (memory !== undefined) {
+    try {
+      bytes = capMemory(bytes, memory.pages);
+    } catch (err) {
+      if (err instanceof MemoryLimitError) {
+        const size = (n: bigint) => n >= 1048576n ? `${n / 1048576n} MiB` : `${n / 1024n} KiB`;
+        throw new DenkiError(
+          `wasm module ${JSON.stringify(name)} needs ${
+            size(err.pages * BigInt(WASM_PAGE))
+          } of memory to start, more than ${memory.from} allows (${size(memory.bytes)})`,
+        );
+      }
+      // Not a module after all: compiling it below says what is wrong.
+    }
   }
   let module: WebAssembly.Module;
   try {

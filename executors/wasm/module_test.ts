@@ -82,6 +82,18 @@ Deno.test("module: annotations select Wasm; modules are found in the root, not t
     assert.ok(!hasWasmMagic(`${root}/bin/script`));
     assert.ok(checkModule(`${root}/bin/app`, "app") instanceof WebAssembly.Module);
     assert.throws(() => checkModule(`${root}/bin/script`, "script"), /is not valid/);
+    // Under RLIMIT_AS/RLIMIT_DATA the memory gets a maximum; one page is already too much here.
+    const capped = checkModule(`${root}/bin/app`, "app", {
+      pages: 1,
+      from: "RLIMIT_AS",
+      bytes: 65536n,
+    });
+    const memory = new WebAssembly.Instance(capped).exports.memory as WebAssembly.Memory;
+    assert.throws(() => memory.grow(1), RangeError);
+    assert.throws(
+      () => checkModule(`${root}/bin/app`, "app", { pages: 0, from: "RLIMIT_AS", bytes: 32768n }),
+      /wasm module "app" needs 64 KiB of memory to start, more than RLIMIT_AS allows \(32 KiB\)/,
+    );
   } finally {
     Deno.removeSync(root, { recursive: true });
   }

@@ -4,7 +4,7 @@
  * the runner (in the rootless sandbox: exactly the preopened directories, nothing else).
  */
 import { brokeredSymlink, type BrokerRequest } from "./broker.ts";
-import { ExitSignal, WasiHost } from "./wasi/host.ts";
+import { ExitSignal, type HostLimits, WasiHost } from "./wasi/host.ts";
 import { tryNative } from "./wasi/native.ts";
 import type { Mount } from "./wasi/vfs.ts";
 
@@ -18,6 +18,8 @@ export interface GuestJob {
   sockets: number[];
   /** The sandbox's broker channel (see broker.ts); absent when the guest may do everything. */
   broker?: SharedArrayBuffer;
+  /** The rlimits the WASI host enforces itself. */
+  limits?: HostLimits;
 }
 
 /** What the worker answers. */

@@ -4,6 +4,7 @@
  * so each test can check one behaviour of denki's Wasm containers from the outside.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,8 @@ static int fail(const char *what, const char *path) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    puts("usage: probe env|args|exit N|trap|write PATH TEXT|cat PATH|sleep S|stdin");
+    puts("usage: probe env|args|exit N|trap|write PATH TEXT|cat PATH|sleep S|stdin|alloc|"
+         "openmany PATH|fill PATH N|spin");
     return 2;
   }
   const char *cmd = argv[1];
@@ -64,6 +66,56 @@ int main(int argc, char **argv) {
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) fwrite(buf, 1, n, stdout);
     return 0;
+  }
+  if (strcmp(cmd, "alloc") == 0) {
+    // 1 MiB blocks until malloc fails (memory.grow refused); each is touched and kept, so
+    // the compiler cannot drop the calls.
+    static char *volatile blocks[4096];
+    unsigned mib = 0;
+    while (mib < 4096) {
+      char *p = malloc(1 << 20);
+      if (p == NULL) break;
+      p[0] = 1;
+      blocks[mib++] = p;
+    }
+    printf("allocated %u MiB, then %s\n", mib, mib < 4096 ? "malloc failed" : "stopped");
+    return 0;
+  }
+  if (strcmp(cmd, "openmany") == 0 && argc > 2) {
+    unsigned n = 0;
+    int last = -1;
+    for (;;) {
+      int fd = open(argv[2], O_RDONLY);
+      if (fd < 0) break;
+      last = fd;
+      n++;
+    }
+    printf("opened %u (last fd %d), then: %s\n", n, last, strerror(errno));
+    return 0;
+  }
+  if (strcmp(cmd, "fill") == 0 && argc > 3) {
+    int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return fail("fill", argv[2]);
+    long want = atol(argv[3]), done = 0;
+    char block[512];
+    memset(block, 'x', sizeof block);
+    while (done < want) {
+      long chunk = want - done < (long)sizeof block ? want - done : (long)sizeof block;
+      ssize_t n = write(fd, block, (size_t)chunk);
+      if (n < 0) {
+        printf("wrote %ld bytes, then: %s\n", done, strerror(errno));
+        return 1;
+      }
+      done += n;
+    }
+    printf("wrote %ld bytes\n", done);
+    return 0;
+  }
+  if (strcmp(cmd, "spin") == 0) {
+    puts("spinning");
+    fflush(stdout);
+    for (volatile unsigned long i = 0;; i++) {
+    }
   }
   printf("probe: unknown command %s\n", cmd);
   return 2;

@@ -119,3 +119,12 @@ export function errnoOf(err: unknown): number {
 export function linuxErrno(n: number): number {
   return ERRNO_BY_NUMBER[n] ?? E.IO;
 }
+
+/** Runs a Deno call, turning what it throws into a WasiError. */
+export function host<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new WasiError(errnoOf(err));
+  }
+}

@@ -1,13 +1,27 @@
 /**
  * WASI descriptor operations (fd_*) on files, directories and stdio, with Deno's synchronous
  * file APIs (and nanosecond times through `Native` when the thread may use FFI). Path
- * operations are in fs_path.ts; both share the helpers here.
+ * operations are in path.ts; file status and times are in stat.ts.
+ *
+ * A descriptor's stat and times come from its open handle (fstat, futimens), never from a
+ * path that may since lead elsewhere; a path is used only for nanosecond times, and only when
+ * it still leads to the descriptor's own inode.
  */
-import { errnoOf, linuxErrno, WasiError } from "./errno.ts";
-import type { FdEntry, FdTable } from "./fd_table.ts";
+import { errnoOf, host, linuxErrno, WasiError } from "./errno.ts";
+import { dirRef, type FdEntry, type FdTable } from "./fd_table.ts";
 import type { GuestMemory } from "./memory.ts";
 import type { Native, NativeStat } from "./native.ts";
-import { E, FDFLAGS, FST, FT, R, WHENCE } from "./types.ts";
+import {
+  dates,
+  type Filestat,
+  fromDeno,
+  fromNative,
+  setTimes,
+  statPath,
+  wantedTimes,
+  writeFilestat,
+} from "./stat.ts";
+import { E, FDFLAGS, FT, R, WHENCE } from "./types.ts";
 import type { Vfs } from "./vfs.ts";
 
 /** What every file-system function needs. */
@@ -18,114 +32,8 @@ export interface FsContext {
   native: Native | undefined;
   /** Makes a symlink (Deno.symlinkSync, or the sandbox's broker). */
   symlink?: ((target: string, link: string) => void) | undefined;
-}
-
-const MS = 1_000_000n;
-
-/** The WASI filetype of a Deno FileInfo. */
-export function filetypeOf(info: Deno.FileInfo): number {
-  if (info.isFile) return FT.REGULAR_FILE;
-  if (info.isDirectory) return FT.DIRECTORY;
-  if (info.isSymlink) return FT.SYMBOLIC_LINK;
-  if (info.isCharDevice) return FT.CHARACTER_DEVICE;
-  if (info.isBlockDevice) return FT.BLOCK_DEVICE;
-  if (info.isSocket) return FT.SOCKET_STREAM;
-  return FT.UNKNOWN;
-}
-
-/** The WASI filetype of st_mode bits. */
-export function filetypeOfMode(mode: number): number {
-  switch (mode & 0o170000) {
-    case 0o100000:
-      return FT.REGULAR_FILE;
-    case 0o040000:
-      return FT.DIRECTORY;
-    case 0o120000:
-      return FT.SYMBOLIC_LINK;
-    case 0o020000:
-      return FT.CHARACTER_DEVICE;
-    case 0o060000:
-      return FT.BLOCK_DEVICE;
-    case 0o140000:
-      return FT.SOCKET_STREAM;
-    default:
-      return FT.UNKNOWN;
-  }
-}
-
-/** A filestat record in guest memory (64 bytes). */
-export interface Filestat {
-  dev: bigint;
-  ino: bigint;
-  filetype: number;
-  nlink: bigint;
-  size: bigint;
-  atim: bigint;
-  mtim: bigint;
-  ctim: bigint;
-}
-
-/** Writes a filestat at ptr. */
-export function writeFilestat(mem: GuestMemory, ptr: number, st: Filestat): void {
-  mem.slice(ptr, 64).fill(0);
-  mem.setU64(ptr, st.dev);
-  mem.setU64(ptr + 8, st.ino);
-  mem.setU8(ptr + 16, st.filetype);
-  mem.setU64(ptr + 24, st.nlink);
-  mem.setU64(ptr + 32, st.size);
-  mem.setU64(ptr + 40, st.atim);
-  mem.setU64(ptr + 48, st.mtim);
-  mem.setU64(ptr + 56, st.ctim);
-}
-
-function fromNative(s: NativeStat): Filestat {
-  return {
-    dev: s.dev,
-    ino: s.ino,
-    filetype: filetypeOfMode(s.mode),
-    nlink: s.nlink,
-    size: s.size,
-    atim: s.atim,
-    mtim: s.mtim,
-    ctim: s.ctim,
-  };
-}
-
-function fromDeno(info: Deno.FileInfo): Filestat {
-  const ns = (d: Date | null) => (d === null ? 0n : BigInt(d.getTime()) * MS);
-  return {
-    dev: BigInt(info.dev),
-    ino: BigInt(info.ino ?? 0),
-    filetype: filetypeOf(info),
-    nlink: BigInt(info.nlink ?? 1),
-    size: BigInt(info.size),
-    atim: ns(info.atime),
-    mtim: ns(info.mtime),
-    ctim: ns(info.ctime),
-  };
-}
-
-/** stat (or lstat) of a host path, with nanosecond times when Native is there. */
-export function statPath(ctx: FsContext, host: string, follow: boolean): Filestat {
-  if (ctx.native) {
-    const s = ctx.native.stat(host, follow);
-    if ("errno" in s) throw new WasiError(linuxErrno(s.errno));
-    return fromNative(s);
-  }
-  try {
-    return fromDeno(follow ? Deno.statSync(host) : Deno.lstatSync(host));
-  } catch (err) {
-    throw new WasiError(errnoOf(err));
-  }
-}
-
-/** Runs a Deno call, turning what it throws into a WasiError. */
-export function host<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw new WasiError(errnoOf(err));
-  }
+  /** RLIMIT_FSIZE: the largest size a write may make a regular file (EFBIG beyond). */
+  fsize?: number | undefined;
 }
 
 /** Sleeps the thread (Atomics.wait on a private buffer: real sleeping, no busy loop). */
@@ -172,7 +80,7 @@ export class FdOps {
   fd_allocate(fd: number, offset: bigint, len: bigint): number {
     const e = this.#file(fd, R.FD_ALLOCATE);
     const want = offset + len;
-    if (want > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    if (want > BigInt(Number.MAX_SAFE_INTEGER) || this.#tooBig(e, want)) return E.FBIG;
     const size = BigInt(host(() => e.file.statSync()).size);
     if (want > size) host(() => e.file.truncateSync(Number(want)));
     return E.SUCCESS;
@@ -180,6 +88,7 @@ export class FdOps {
 
   fd_close(fd: number): number {
     const e = this.ctx.table.take(fd);
+    e.handle?.close();
     if (e.file) host(() => e.file!.close());
     if (e.kind === "socket" && e.socket !== undefined && !e.preopen) {
       this.ctx.native?.close(e.socket);
@@ -189,14 +98,41 @@ export class FdOps {
 
   fd_datasync(fd: number): number {
     const e = this.ctx.table.get(fd, R.FD_DATASYNC);
-    if (e.file) host(() => e.file!.syncDataSync());
+    const f = e.file ?? e.handle;
+    if (f) host(() => f.syncDataSync());
     return E.SUCCESS;
   }
 
   fd_sync(fd: number): number {
     const e = this.ctx.table.get(fd, R.FD_SYNC);
-    if (e.file) host(() => e.file!.syncSync());
+    const f = e.file ?? e.handle;
+    if (f) host(() => f.syncSync());
     return E.SUCCESS;
+  }
+
+  /** True when a regular file may not grow to `size` bytes (RLIMIT_FSIZE). */
+  #tooBig(e: FdEntry, size: bigint): boolean {
+    const max = this.ctx.fsize;
+    return max !== undefined && e.filetype === FT.REGULAR_FILE && size > BigInt(max);
+  }
+
+  /**
+   * The part of `bufs` a write at `pos` may put in a regular file under RLIMIT_FSIZE: cut at
+   * the limit (a short write, as on Linux), or EFBIG when not a byte fits.
+   */
+  #fit(e: FdEntry, bufs: Uint8Array[], pos: number): Uint8Array[] {
+    const max = this.ctx.fsize;
+    if (max === undefined || e.filetype !== FT.REGULAR_FILE) return bufs;
+    let room = max - pos;
+    if (bufs.every((b) => b.length === 0)) return bufs;
+    if (room <= 0) throw new WasiError(E.FBIG);
+    const out: Uint8Array[] = [];
+    for (const b of bufs) {
+      if (room <= 0) break;
+      out.push(b.subarray(0, room));
+      room -= Math.min(b.length, room);
+    }
+    return out;
   }
 
   fd_fdstat_get(fd: number, ptr: number): number {
@@ -232,9 +168,35 @@ export class FdOps {
     return E.SUCCESS;
   }
 
+  /**
+   * A nanosecond stat of a file or directory descriptor by its path, when FFI is there and
+   * the path (not followed at its end) still leads to the descriptor's own inode.
+   */
+  #nativeStat(e: FdEntry): { path: string; stat: NativeStat } | undefined {
+    if (!this.ctx.native || e.host === undefined || e.ino === undefined) return undefined;
+    let path = e.host;
+    if (e.kind === "dir") {
+      try {
+        path = this.ctx.vfs.locate(dirRef(e)).host;
+      } catch {
+        return undefined;
+      }
+    }
+    const s = this.ctx.native.stat(path, false);
+    if ("errno" in s || s.dev !== BigInt(e.dev ?? -1) || s.ino !== BigInt(e.ino)) return undefined;
+    return { path, stat: s };
+  }
+
   /** The filestat of an open descriptor. */
   statFd(e: FdEntry): Filestat {
-    if (e.host !== undefined) return statPath(this.ctx, e.host, true);
+    const exact = this.#nativeStat(e);
+    if (exact) return fromNative(exact.stat);
+    const handle = e.file ?? e.handle;
+    if (handle) return fromDeno(host(() => handle.statSync()));
+    if (e.kind === "dir") {
+      // A directory that could not be opened: its path, checked to be the same inode.
+      return statPath(this.ctx, this.ctx.vfs.locate(dirRef(e)).host, false);
+    }
     const hostFd = e.kind === "stdin"
       ? 0
       : e.kind === "stdout"
@@ -266,15 +228,29 @@ export class FdOps {
 
   fd_filestat_set_size(fd: number, size: bigint): number {
     const e = this.#file(fd, R.FD_FILESTAT_SET_SIZE);
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    if (size > BigInt(Number.MAX_SAFE_INTEGER) || this.#tooBig(e, size)) return E.FBIG;
     host(() => e.file.truncateSync(Number(size)));
     return E.SUCCESS;
   }
 
   fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, fst: number): number {
     const e = this.ctx.table.get(fd, R.FD_FILESTAT_SET_TIMES);
-    if (e.host === undefined) return E.BADF;
-    return setTimes(this.ctx, e.host, true, atim, mtim, fst);
+    const t = wantedTimes(atim, mtim, fst);
+    if (typeof t === "number") return t;
+    // Nanoseconds need a path (Deno's futimens takes Dates): only one checked to be this inode.
+    const exact = this.#nativeStat(e);
+    if (exact) return setTimes(this.ctx, exact.path, false, atim, mtim, fst);
+    const handle = e.file ?? e.handle;
+    if (handle) {
+      const cur = fromDeno(host(() => handle.statSync()));
+      host(() => handle.utimeSync(...dates(t, cur)));
+      return E.SUCCESS;
+    }
+    if (e.kind === "dir") {
+      const at = this.ctx.vfs.locate(dirRef(e));
+      return setTimes(this.ctx, at.host, false, atim, mtim, fst);
+    }
+    return E.BADF;
   }
 
   fd_pread(fd: number, iovs: number, count: number, offset: bigint, nreadPtr: number): number {
@@ -287,7 +263,9 @@ export class FdOps {
 
   fd_pwrite(fd: number, iovs: number, count: number, offset: bigint, nwrittenPtr: number): number {
     const e = this.#file(fd, R.FD_WRITE | R.FD_SEEK);
-    const bufs = this.ctx.mem.iovecs(iovs, count);
+    const all = this.ctx.mem.iovecs(iovs, count);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return E.FBIG;
+    const bufs = this.#fit(e, all, Number(offset));
     const total = atOffset(e.file, offset, (f) => bufs.reduce((n, b) => n + writeFully(f, b), 0));
     this.ctx.mem.setU32(nwrittenPtr, total);
     return E.SUCCESS;
@@ -339,8 +317,12 @@ export class FdOps {
       total = socketWrite(this.ctx, e, concat(bufs));
     } else if (e.file) {
       const f = e.file;
-      if (e.flags & FDFLAGS.APPEND) host(() => f.seekSync(0, Deno.SeekMode.End));
-      for (const b of bufs) total += writeFully(f, b);
+      const at = e.flags & FDFLAGS.APPEND
+        ? host(() => f.seekSync(0, Deno.SeekMode.End))
+        : this.ctx.fsize === undefined
+        ? 0
+        : host(() => f.seekSync(0, Deno.SeekMode.Current));
+      for (const b of this.#fit(e, bufs, at)) total += writeFully(f, b);
       if (e.flags & FDFLAGS.SYNC) host(() => f.syncSync());
       else if (e.flags & FDFLAGS.DSYNC) host(() => f.syncDataSync());
     } else {
@@ -356,6 +338,7 @@ export class FdOps {
     if (!table.has(to)) return E.BADF;
     if (from === to) return E.SUCCESS;
     const old = table.take(to);
+    old.handle?.close();
     if (old.file) host(() => old.file!.close());
     table.set(to, table.take(from));
     return E.SUCCESS;
@@ -380,38 +363,6 @@ export class FdOps {
   fd_tell(fd: number, ptr: number): number {
     return this.fd_seek(fd, 0n, WHENCE.CUR, ptr);
   }
-}
-
-/** Sets atime/mtime of a host path per fstflags. */
-export function setTimes(
-  ctx: FsContext,
-  hostPath: string,
-  follow: boolean,
-  atim: bigint,
-  mtim: bigint,
-  fst: number,
-): number {
-  if ((fst & FST.ATIM && fst & FST.ATIM_NOW) || (fst & FST.MTIM && fst & FST.MTIM_NOW)) {
-    return E.INVAL;
-  }
-  if (fst & ~0xf) return E.INVAL;
-  const a = fst & FST.ATIM ? atim : fst & FST.ATIM_NOW ? "now" as const : undefined;
-  const m = fst & FST.MTIM ? mtim : fst & FST.MTIM_NOW ? "now" as const : undefined;
-  if (ctx.native) {
-    const errno = ctx.native.utimens(hostPath, follow, a, m);
-    return errno === 0 ? E.SUCCESS : linuxErrno(errno);
-  }
-  // Deno's utime follows links; a Date carries whole milliseconds exactly (seconds as a float
-  // would not: x.324 s comes back as x.323999...).
-  const cur = statPath(ctx, hostPath, follow);
-  const now = BigInt(Date.now()) * MS;
-  const pick = (
-    t: bigint | "now" | undefined,
-    keep: bigint,
-  ) => (t === undefined ? keep : t === "now" ? now : t);
-  const date = (ns: bigint) => new Date(Number(ns / MS));
-  host(() => Deno.utimeSync(hostPath, date(pick(a, cur.atim)), date(pick(m, cur.mtim))));
-  return E.SUCCESS;
 }
 
 /** Runs `io` at `offset` and puts the file offset back (pread/pwrite leave it unmoved). */

@@ -9,7 +9,7 @@ import { FdTable } from "./fd_table.ts";
 import { FdOps, type FsContext } from "./fs.ts";
 import { GuestMemory } from "./memory.ts";
 import type { Native } from "./native.ts";
-import { mountRights, PathOps } from "./path.ts";
+import { dirEntry, mountRights, PathOps } from "./path.ts";
 import { Poll } from "./poll.ts";
 import { WASI_FUNCTIONS } from "./functions.ts";
 import { ExitSignal, Proc } from "./proc.ts";
@@ -32,6 +32,16 @@ export interface WasiConfig {
   native?: Native | undefined;
   /** Makes a symlink where Deno's own call is not permitted (the sandbox's broker). */
   symlink?: ((target: string, link: string) => void) | undefined;
+  /** What the guest's rlimits become inside the host (see executors/wasm/limits.ts). */
+  limits?: HostLimits | undefined;
+}
+
+/** Limits the host itself enforces. */
+export interface HostLimits {
+  /** RLIMIT_NOFILE: descriptor numbers stop below this (EMFILE). */
+  nofile?: number;
+  /** RLIMIT_FSIZE: regular files grow no larger (EFBIG). */
+  fsize?: number;
 }
 
 /** Functions whose i64 argument is signed (filedelta); every other bigint is a u64. */
@@ -52,8 +62,11 @@ export class WasiHost {
       vfs: this.vfs,
       native: config.native,
       symlink: config.symlink,
+      fsize: config.limits?.fsize,
     };
     this.#setupFds(config);
+    // Set after the preopens, which (like inherited descriptors) do not count against it.
+    if (config.limits?.nofile !== undefined) this.table.limit = config.limits.nofile;
     const parts: object[] = [
       new ArgsEnv(this.mem, config.args, config.env),
       new Clocks(this.mem, config.native),
@@ -89,15 +102,16 @@ export class WasiHost {
     }
     for (const name of config.preopens) {
       const r = this.vfs.resolve("/", name === "/" ? "." : name.replace(/^\/+/, ""), true);
+      if (r.stat === undefined || !r.stat.isDirectory) {
+        throw new Error(`preopen ${name}: not a directory`);
+      }
       this.table.add({
-        kind: "dir",
-        filetype: FT.DIRECTORY,
-        rightsBase: mountRights(DIR_RIGHTS, this.vfs, r),
-        rightsInheriting: mountRights(DIR_RIGHTS | FILE_RIGHTS, this.vfs, r),
-        flags: 0,
-        guest: r.guest,
-        host: r.host,
-        mount: r.mount,
+        ...dirEntry(
+          r,
+          mountRights(DIR_RIGHTS, this.vfs, r),
+          mountRights(DIR_RIGHTS | FILE_RIGHTS, this.vfs, r),
+          0,
+        ),
         preopen: name,
       });
     }

@@ -1,11 +1,14 @@
 /**
  * WASI path operations (path_*) and fd_readdir. Every path is resolved by the Vfs inside the
- * directory descriptor it is relative to; opened files are checked to be the very inode the
- * resolution saw, so a rename race between the two steps is refused rather than followed.
+ * directory descriptor it is relative to, whose own path is walked again and checked against
+ * the inode it was opened on; opened files and directories are checked to be the very inode
+ * the resolution saw, so a rename race between the two steps is refused rather than followed.
+ * Trailing slashes and final "." or ".." follow Linux's *at calls.
  */
-import { WasiError } from "./errno.ts";
-import type { FdEntry } from "./fd_table.ts";
-import { filetypeOf, type FsContext, host, setTimes, statPath, writeFilestat } from "./fs.ts";
+import { host, WasiError } from "./errno.ts";
+import { dirRef, type FdEntry } from "./fd_table.ts";
+import type { FsContext } from "./fs.ts";
+import { filetypeOf, setTimes, statPath, writeFilestat } from "./stat.ts";
 import { utf8 } from "./memory.ts";
 import {
   DIR_RIGHTS,
@@ -19,7 +22,7 @@ import {
   STREAM_RIGHTS,
   WRITE_RIGHTS,
 } from "./types.ts";
-import type { Mount, Resolved, Vfs } from "./vfs.ts";
+import type { DirRef, Mount, Resolved, Vfs } from "./vfs.ts";
 
 /** Every oflag preview1 defines; any other bit is EINVAL. */
 const OFLAGS_KNOWN = OFLAGS.CREAT | OFLAGS.DIRECTORY | OFLAGS.EXCL | OFLAGS.TRUNC;
@@ -40,23 +43,86 @@ function same(a: Deno.FileInfo, b: Deno.FileInfo): boolean {
   return a.dev === b.dev && a.ino === b.ino;
 }
 
+/** A path that names a directory whatever its last component is ("x/", "x/.", "..", "."). */
+function namesDirectory(path: string): boolean {
+  return path.endsWith("/") || /(^|\/)\.\.?$/.test(path);
+}
+
+/**
+ * A descriptor entry for the directory `r` resolved to, holding the directory open (so its
+ * inode stays the one checked, and fstat needs no path). A handle that turns out to be some
+ * other inode (the name was swapped meanwhile) is EACCES; a directory that cannot be opened
+ * for reading is still handed out, identified by the inode resolution saw.
+ */
+export function dirEntry(
+  r: Resolved,
+  rightsBase: bigint,
+  rightsInheriting: bigint,
+  flags: number,
+): FdEntry {
+  const seen = r.stat!;
+  let handle: Deno.FsFile | undefined;
+  try {
+    handle = Deno.openSync(r.host, { read: true });
+  } catch {
+    handle = undefined;
+  }
+  if (handle !== undefined) {
+    let now: Deno.FileInfo | undefined;
+    try {
+      now = handle.statSync();
+    } catch {
+      now = undefined;
+    }
+    if (now === undefined || !same(seen, now)) {
+      handle.close();
+      throw new WasiError(E.ACCES);
+    }
+  }
+  return {
+    kind: "dir",
+    filetype: FT.DIRECTORY,
+    rightsBase,
+    rightsInheriting,
+    flags,
+    guest: r.guest,
+    host: r.host,
+    mount: r.mount,
+    dev: seen.dev,
+    ino: seen.ino ?? 0,
+    ...(handle ? { handle } : {}),
+  };
+}
+
 /** The path_* functions and fd_readdir. */
 export class PathOps {
   constructor(readonly ctx: FsContext) {}
 
-  /** A directory descriptor with the given rights. */
-  #dir(fd: number, rights: bigint): FdEntry & { guest: string; host: string } {
+  /** A directory descriptor with the given rights, and its DirRef as the base of a path. */
+  #dir(fd: number, rights: bigint): { e: FdEntry; ref: DirRef } {
     // A descriptor that is not a directory is ENOTDIR (as openat says), whatever its rights.
     const e = this.ctx.table.get(fd);
-    if (e.kind !== "dir" || e.guest === undefined || e.host === undefined) {
-      throw new WasiError(E.NOTDIR);
-    }
+    if (e.kind !== "dir") throw new WasiError(E.NOTDIR);
     this.ctx.table.get(fd, rights);
-    return e as FdEntry & { guest: string; host: string };
+    return { e, ref: dirRef(e) };
   }
 
   #path(ptr: number, len: number): string {
     return this.ctx.mem.string(ptr, len);
+  }
+
+  /** Adds an entry to the table, closing what it holds if there is no room. */
+  #install(entry: FdEntry, fdPtr: number): number {
+    let fd: number;
+    try {
+      fd = this.ctx.table.add(entry);
+    } catch (err) {
+      entry.file?.close();
+      entry.handle?.close();
+      throw err;
+    }
+    this.ctx.mem.setU32(fdPtr, fd);
+    return E.SUCCESS;
   }
 
   path_open(
@@ -70,11 +136,10 @@ export class PathOps {
     fdflags: number,
     fdPtr: number,
   ): number {
-    const dir = this.#dir(dirfd, R.PATH_OPEN);
+    const { e: dir, ref } = this.#dir(dirfd, R.PATH_OPEN);
     const path = this.#path(pathPtr, pathLen);
-    if ((base & ~dir.rightsInheriting) !== 0n || (inheriting & ~dir.rightsInheriting) !== 0n) {
-      return E.NOTCAPABLE;
-    }
+    const handOn = dir.rightsInheriting;
+    if ((base & ~handOn) !== 0n || (inheriting & ~handOn) !== 0n) return E.NOTCAPABLE;
     const creat = (oflags & OFLAGS.CREAT) !== 0;
     const excl = (oflags & OFLAGS.EXCL) !== 0;
     const trunc = (oflags & OFLAGS.TRUNC) !== 0;
@@ -82,13 +147,20 @@ export class PathOps {
     if ((oflags & ~OFLAGS_KNOWN) !== 0 || (creat && wantDir)) return E.INVAL;
     if (creat && !(dir.rightsBase & R.PATH_CREATE_FILE)) return E.NOTCAPABLE;
     if (trunc && !(dir.rightsBase & R.PATH_FILESTAT_SET_SIZE)) return E.NOTCAPABLE;
-    if ((fdflags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC)) && !(base & R.FD_DATASYNC)) return E.NOTCAPABLE;
-    if ((fdflags & FDFLAGS.SYNC) && !(base & R.FD_SYNC)) return E.NOTCAPABLE;
+    // The sync fdflags are rights the directory hands on (the witx: fd_datasync allows dsync,
+    // fd_sync allows rsync and dsync; sync is fd_sync's too), not rights the new fd asks for.
+    if ((fdflags & FDFLAGS.DSYNC) && !(handOn & (R.FD_DATASYNC | R.FD_SYNC))) return E.NOTCAPABLE;
+    if ((fdflags & (FDFLAGS.RSYNC | FDFLAGS.SYNC)) && !(handOn & R.FD_SYNC)) return E.NOTCAPABLE;
+    // As open(2): no free descriptor number is EMFILE before anything is looked up or made.
+    this.ctx.table.room();
+    if (creat && namesDirectory(path)) {
+      // O_CREAT of a name that can only be a directory: EISDIR once its parent resolves.
+      this.ctx.vfs.parent(ref, path, [E.ISDIR, E.ISDIR]);
+      return E.ISDIR;
+    }
     const follow = (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0;
-    const r = this.ctx.vfs.resolve(dir.guest, path, follow, creat);
+    const r = this.ctx.vfs.resolve(ref, path, follow, creat);
     if (r.stat === undefined) {
-      if (!creat) return E.NOENT;
-      if (path.endsWith("/") || wantDir) return E.ISDIR;
       if (r.mount.readonly) return E.ROFS;
       this.#create(r);
       // Just made empty: truncating again would only make ext4 flush the file on close.
@@ -97,19 +169,14 @@ export class PathOps {
     if (creat && excl) return E.EXIST;
     if (r.stat.isSymlink) return E.LOOP;
     if (r.stat.isDirectory) {
-      if (base & (R.FD_WRITE | R.FD_ALLOCATE | R.FD_FILESTAT_SET_SIZE) || trunc) return E.ISDIR;
-      const fd = this.ctx.table.add({
-        kind: "dir",
-        filetype: FT.DIRECTORY,
-        rightsBase: mountRights(base & DIR_RIGHTS, this.ctx.vfs, r),
-        rightsInheriting: mountRights(inheriting, this.ctx.vfs, r),
-        flags: fdflags,
-        guest: r.guest,
-        host: r.host,
-        mount: r.mount,
-      });
-      this.ctx.mem.setU32(fdPtr, fd);
-      return E.SUCCESS;
+      if (creat || (base & WRITING) || trunc) return E.ISDIR;
+      const entry = dirEntry(
+        r,
+        mountRights(base & DIR_RIGHTS, this.ctx.vfs, r),
+        mountRights(inheriting, this.ctx.vfs, r),
+        fdflags,
+      );
+      return this.#install(entry, fdPtr);
     }
     if (wantDir) return E.NOTDIR;
     return this.#openFile(r, base, inheriting, fdflags, trunc, fdPtr, false);
@@ -142,14 +209,20 @@ export class PathOps {
     );
     // The file opened must be the inode resolution checked: a rename or symlink swap in
     // between would otherwise redirect the open.
-    const now = host(() => file.statSync());
+    let now: Deno.FileInfo;
+    try {
+      now = host(() => file.statSync());
+    } catch (err) {
+      file.close();
+      throw err;
+    }
     if (!same(before, now)) {
       file.close();
       return E.ACCES;
     }
     const filetype = filetypeOf(now);
     const typeRights = filetype === FT.REGULAR_FILE ? FILE_RIGHTS : STREAM_RIGHTS;
-    const fd = this.ctx.table.add({
+    return this.#install({
       kind: "file",
       filetype,
       rightsBase: mountRights(base & typeRights, this.ctx.vfs, r),
@@ -159,14 +232,17 @@ export class PathOps {
       guest: r.guest,
       host: r.host,
       mount: r.mount,
-    });
-    this.ctx.mem.setU32(fdPtr, fd);
-    return E.SUCCESS;
+      dev: now.dev,
+      ino: now.ino ?? 0,
+    }, fdPtr);
   }
 
   path_create_directory(fd: number, ptr: number, len: number): number {
-    const dir = this.#dir(fd, R.PATH_CREATE_DIRECTORY);
-    const { dir: parent, name } = this.ctx.vfs.parent(dir.guest, this.#path(ptr, len));
+    const { ref } = this.#dir(fd, R.PATH_CREATE_DIRECTORY);
+    const { dir: parent, name } = this.ctx.vfs.parent(ref, this.#path(ptr, len), [
+      E.EXIST,
+      E.EXIST,
+    ]);
     const child = this.ctx.vfs.child(parent, name);
     if (child.stat !== undefined) return E.EXIST;
     if (child.mount.readonly) return E.ROFS;
@@ -175,12 +251,9 @@ export class PathOps {
   }
 
   path_filestat_get(fd: number, flags: number, ptr: number, len: number, out: number): number {
-    const dir = this.#dir(fd, R.PATH_FILESTAT_GET);
-    const r = this.ctx.vfs.resolve(
-      dir.guest,
-      this.#path(ptr, len),
-      (flags & LOOKUP_SYMLINK_FOLLOW) !== 0,
-    );
+    const { ref } = this.#dir(fd, R.PATH_FILESTAT_GET);
+    const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
+    const r = this.ctx.vfs.resolve(ref, this.#path(ptr, len), follow);
     if (r.stat === undefined) return E.NOENT;
     writeFilestat(this.ctx.mem, out, statPath(this.ctx, r.host, false));
     return E.SUCCESS;
@@ -195,9 +268,9 @@ export class PathOps {
     mtim: bigint,
     fst: number,
   ): number {
-    const dir = this.#dir(fd, R.PATH_FILESTAT_SET_TIMES);
+    const { ref } = this.#dir(fd, R.PATH_FILESTAT_SET_TIMES);
     const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
-    const r = this.ctx.vfs.resolve(dir.guest, this.#path(ptr, len), follow);
+    const r = this.ctx.vfs.resolve(ref, this.#path(ptr, len), follow);
     if (r.stat === undefined) return E.NOENT;
     if (r.mount.readonly) return E.ROFS;
     if (r.stat.isSymlink && !this.ctx.native) return E.NOTSUP;
@@ -216,15 +289,20 @@ export class PathOps {
     const src = this.#dir(oldFd, R.PATH_LINK_SOURCE);
     const dst = this.#dir(newFd, R.PATH_LINK_TARGET);
     const from = this.ctx.vfs.resolve(
-      src.guest,
+      src.ref,
       this.#path(oldPtr, oldLen),
       (oldFlags & LOOKUP_SYMLINK_FOLLOW) !== 0,
     );
     if (from.stat === undefined) return E.NOENT;
     if (from.stat.isDirectory) return E.PERM;
-    const { dir: parent, name } = this.ctx.vfs.parent(dst.guest, this.#path(newPtr, newLen));
+    const { dir: parent, name, slash } = this.ctx.vfs.parent(dst.ref, this.#path(newPtr, newLen), [
+      E.EXIST,
+      E.EXIST,
+    ]);
     const to = this.ctx.vfs.child(parent, name);
     if (to.stat !== undefined) return E.EXIST;
+    // A new name with a trailing slash would have to be a directory: linkat says ENOENT.
+    if (slash) return E.NOENT;
     if (from.mount !== to.mount) return E.XDEV;
     if (to.mount.readonly) return E.ROFS;
     host(() => Deno.linkSync(from.host, to.host));
@@ -239,8 +317,8 @@ export class PathOps {
     bufLen: number,
     usedPtr: number,
   ): number {
-    const dir = this.#dir(fd, R.PATH_READLINK);
-    const r = this.ctx.vfs.resolve(dir.guest, this.#path(ptr, len), false);
+    const { ref } = this.#dir(fd, R.PATH_READLINK);
+    const r = this.ctx.vfs.resolve(ref, this.#path(ptr, len), false);
     if (r.stat === undefined) return E.NOENT;
     if (!r.stat.isSymlink) return E.INVAL;
     const target = utf8(host(() => Deno.readLinkSync(r.host)));
@@ -251,8 +329,12 @@ export class PathOps {
   }
 
   path_remove_directory(fd: number, ptr: number, len: number): number {
-    const dir = this.#dir(fd, R.PATH_REMOVE_DIRECTORY);
-    const { dir: parent, name } = this.ctx.vfs.parent(dir.guest, this.#path(ptr, len));
+    const { ref } = this.#dir(fd, R.PATH_REMOVE_DIRECTORY);
+    // rmdir(".") is EINVAL, rmdir("x/..") ENOTEMPTY (it names a directory holding x).
+    const { dir: parent, name } = this.ctx.vfs.parent(ref, this.#path(ptr, len), [
+      E.INVAL,
+      E.NOTEMPTY,
+    ]);
     const child = this.ctx.vfs.child(parent, name);
     if (child.stat === undefined) return E.NOENT;
     if (!child.stat.isDirectory) return E.NOTDIR;
@@ -272,15 +354,14 @@ export class PathOps {
   ): number {
     const src = this.#dir(fd, R.PATH_RENAME_SOURCE);
     const dst = this.#dir(newFd, R.PATH_RENAME_TARGET);
-    const oldPath = this.#path(oldPtr, oldLen);
-    const newPath = this.#path(newPtr, newLen);
-    const a = this.ctx.vfs.parent(src.guest, oldPath);
-    const b = this.ctx.vfs.parent(dst.guest, newPath);
+    const a = this.ctx.vfs.parent(src.ref, this.#path(oldPtr, oldLen), [E.BUSY, E.BUSY]);
+    const b = this.ctx.vfs.parent(dst.ref, this.#path(newPtr, newLen), [E.BUSY, E.BUSY]);
     const from = this.ctx.vfs.child(a.dir, a.name);
     const to = this.ctx.vfs.child(b.dir, b.name);
     if (from.stat === undefined) return E.NOENT;
     const fromDir = from.stat.isDirectory;
-    if (!fromDir && (oldPath.endsWith("/") || newPath.endsWith("/"))) return E.NOTDIR;
+    // rename does not follow a final symlink, so "link/" is ENOTDIR even to a directory.
+    if (!fromDir && (a.slash || b.slash)) return E.NOTDIR;
     if (this.ctx.vfs.isMountPoint(from.guest) || this.ctx.vfs.isMountPoint(to.guest)) return E.BUSY;
     if (from.mount !== to.mount) return E.XDEV;
     if (from.mount.readonly) return E.ROFS;
@@ -290,19 +371,21 @@ export class PathOps {
       if (!fromDir && to.stat.isDirectory) return E.ISDIR;
     }
     host(() => Deno.renameSync(from.host, to.host));
-    // Directory descriptors are kept by path: move them along, as a dirfd would follow.
-    if (fromDir) this.ctx.table.moved(from.guest, from.host, to.guest, to.host);
+    // Descriptors are kept by path: move them along, as an open fd follows its inode.
+    this.ctx.table.moved(from.guest, from.host, to.guest, to.host);
     return E.SUCCESS;
   }
 
   path_symlink(oldPtr: number, oldLen: number, fd: number, newPtr: number, newLen: number): number {
-    const dir = this.#dir(fd, R.PATH_SYMLINK);
+    const { ref } = this.#dir(fd, R.PATH_SYMLINK);
     const target = this.#path(oldPtr, oldLen);
-    const newPath = this.#path(newPtr, newLen);
-    const { dir: parent, name } = this.ctx.vfs.parent(dir.guest, newPath);
+    const { dir: parent, name, slash } = this.ctx.vfs.parent(ref, this.#path(newPtr, newLen), [
+      E.EXIST,
+      E.EXIST,
+    ]);
     const child = this.ctx.vfs.child(parent, name);
     if (child.stat !== undefined) return E.EXIST;
-    if (newPath.endsWith("/")) return E.NOENT;
+    if (slash) return E.NOENT;
     if (child.mount.readonly) return E.ROFS;
     // Any target may be stored: resolution confines it when the link is followed.
     const symlink = this.ctx.symlink ?? Deno.symlinkSync;
@@ -311,21 +394,23 @@ export class PathOps {
   }
 
   path_unlink_file(fd: number, ptr: number, len: number): number {
-    const dir = this.#dir(fd, R.PATH_UNLINK_FILE);
-    const path = this.#path(ptr, len);
-    const { dir: parent, name } = this.ctx.vfs.parent(dir.guest, path);
+    const { ref } = this.#dir(fd, R.PATH_UNLINK_FILE);
+    const { dir: parent, name, slash } = this.ctx.vfs.parent(ref, this.#path(ptr, len), [
+      E.ISDIR,
+      E.ISDIR,
+    ]);
     const child = this.ctx.vfs.child(parent, name);
     if (child.stat === undefined) return E.NOENT;
     if (child.stat.isDirectory) return E.ISDIR;
-    if (path.endsWith("/")) return E.NOTDIR;
+    if (slash) return E.NOTDIR;
     if (child.mount.readonly) return E.ROFS;
     host(() => Deno.removeSync(child.host));
     return E.SUCCESS;
   }
 
   fd_readdir(fd: number, buf: number, bufLen: number, cookie: bigint, usedPtr: number): number {
-    const e = this.#dir(fd, R.FD_READDIR);
-    if (cookie === 0n || e.listing === undefined) e.listing = { entries: this.#list(e) };
+    const { e, ref } = this.#dir(fd, R.FD_READDIR);
+    if (cookie === 0n || e.listing === undefined) e.listing = { entries: this.#list(ref) };
     const { mem } = this.ctx;
     const out = mem.slice(buf, bufLen);
     let used = 0;
@@ -350,10 +435,13 @@ export class PathOps {
     return E.SUCCESS;
   }
 
-  /** ".", "..", the directory's entries and the mounts attached inside it. */
-  #list(
-    e: FdEntry & { guest: string; host: string },
-  ): { name: string; ino: bigint; type: number }[] {
+  /**
+   * ".", "..", the directory's entries and the mounts attached inside it. The directory is
+   * the one the descriptor holds, reached again without following links (a removed one is
+   * ENOENT, as getdents answers for it).
+   */
+  #list(ref: DirRef): { name: string; ino: bigint; type: number }[] {
+    const at = this.ctx.vfs.locate(ref);
     const ino = (p: string) => {
       try {
         return BigInt(Deno.lstatSync(p).ino ?? 0);
@@ -361,16 +449,17 @@ export class PathOps {
         return 0n;
       }
     };
-    const self = ino(e.host);
-    const parentGuest = e.guest === "/" ? "/" : e.guest.slice(0, e.guest.lastIndexOf("/")) || "/";
-    const parentHost = this.ctx.vfs.map(parentGuest.split("/").filter((p) => p)).host;
+    const parentHost = at.stack.length === 0
+      ? at.host
+      : this.ctx.vfs.map(at.stack.slice(0, -1)).host;
     const entries: { name: string; ino: bigint; type: number }[] = [
-      { name: ".", ino: self, type: FT.DIRECTORY },
+      { name: ".", ino: BigInt(at.stat.ino ?? 0), type: FT.DIRECTORY },
       { name: "..", ino: ino(parentHost), type: FT.DIRECTORY },
     ];
     const seen = new Set<string>();
-    for (const d of host(() => [...Deno.readDirSync(e.host)])) {
+    for (const d of host(() => [...Deno.readDirSync(at.host)])) {
       seen.add(d.name);
+      const path = `${at.host}/${d.name}`;
       const type = d.isDirectory
         ? FT.DIRECTORY
         : d.isFile
@@ -379,14 +468,14 @@ export class PathOps {
         ? FT.SYMBOLIC_LINK
         : (() => {
           try {
-            return filetypeOf(Deno.lstatSync(`${e.host}/${d.name}`));
+            return filetypeOf(Deno.lstatSync(path));
           } catch {
             return FT.UNKNOWN;
           }
         })();
-      entries.push({ name: d.name, ino: ino(`${e.host}/${d.name}`), type });
+      entries.push({ name: d.name, ino: ino(path), type });
     }
-    for (const m of this.ctx.vfs.mountsIn(e.guest)) {
+    for (const m of this.ctx.vfs.mountsIn(ref.guest)) {
       if (!seen.has(m)) entries.push({ name: m, ino: 0n, type: FT.DIRECTORY });
     }
     return entries;

@@ -4,6 +4,12 @@
  * `..`, absolute symlink or symlink chain leaves the directory a path is relative to. Every
  * intermediate location must stay inside that base (else ENOTCAPABLE); an absolute symlink
  * restarts at the guest root, which only a base at the root contains.
+ *
+ * The base itself is never taken on trust: a directory descriptor remembers a guest path and
+ * the inode it was opened on, and each use walks that path again from its mount's root with
+ * lstat (a symlink anywhere is not followed but refused) and checks it still ends at that
+ * inode. Otherwise a guest could open a directory, replace its name with a symlink to a host
+ * path, and reach the host through the old descriptor.
  */
 import { errnoOf, WasiError } from "./errno.ts";
 import { E } from "./types.ts";
@@ -13,6 +19,21 @@ export interface Mount {
   guest: string;
   host: string;
   readonly: boolean;
+}
+
+/** A directory descriptor's hold on its directory: guest path and the inode it was opened on. */
+export interface DirRef {
+  guest: string;
+  dev: number;
+  ino: number;
+}
+
+/** A verified base directory: its components, host path, mount and lstat. */
+export interface Located {
+  stack: string[];
+  host: string;
+  mount: Mount;
+  stat: Deno.FileInfo;
 }
 
 /** A resolved guest path: where it is on the host and what is there (undefined: missing). */
@@ -35,6 +56,14 @@ export function guestPath(stack: readonly string[]): string {
   return "/" + stack.join("/");
 }
 
+function canonical(host: string): string {
+  try {
+    return Deno.realPathSync(host);
+  } catch {
+    return host;
+  }
+}
+
 function lstat(host: string): Deno.FileInfo | undefined {
   try {
     return Deno.lstatSync(host);
@@ -49,8 +78,10 @@ export class Vfs {
   readonly mounts: Mount[];
 
   constructor(mounts: Mount[]) {
-    // Longest guest prefix first, so the innermost mount wins.
-    this.mounts = [...mounts].sort((a, b) => b.guest.length - a.guest.length);
+    // Longest guest prefix first, so the innermost mount wins. Host directories are taken
+    // canonical, so walks from them can refuse every symlink they meet.
+    this.mounts = mounts.map((m) => ({ ...m, host: canonical(m.host) }))
+      .sort((a, b) => b.guest.length - a.guest.length);
     if (!this.mounts.some((m) => m.guest === "/")) throw new Error("a root mount is required");
   }
 
@@ -79,20 +110,44 @@ export class Vfs {
   }
 
   /**
-   * Resolves `path` relative to the directory at guest path `base`. `follow`: follow a symlink
-   * in the last component. `allowMissing`: a missing last component is returned (for create).
-   * A trailing slash requires a directory (and follows a final symlink).
+   * Walks to a base directory from its mount's root without following anything: every
+   * component must be a directory (not a symlink), and with a DirRef the last one must be the
+   * inode the descriptor was opened on. A base that is gone, is no longer a directory or was
+   * replaced is ENOENT, as Linux answers for a descriptor of a removed directory.
    */
-  resolve(base: string, path: string, follow: boolean, allowMissing = false): Resolved {
+  locate(base: string | DirRef): Located {
+    const stack = parts(typeof base === "string" ? base : base.guest);
+    let mapped = this.map([]);
+    let st = lstat(mapped.host);
+    for (let i = 0;; i++) {
+      if (st === undefined || !st.isDirectory) throw new WasiError(E.NOENT);
+      if (i === stack.length) break;
+      mapped = this.map(stack.slice(0, i + 1));
+      st = lstat(mapped.host);
+    }
+    if (typeof base !== "string" && (st.dev !== base.dev || st.ino !== base.ino)) {
+      throw new WasiError(E.NOENT);
+    }
+    return { stack, host: mapped.host, mount: mapped.mount, stat: st };
+  }
+
+  /**
+   * Resolves `path` relative to the directory `base` (a guest path, or a descriptor's DirRef,
+   * checked by `locate`). `follow`: follow a symlink in the last component. `allowMissing`: a
+   * missing last component is returned (for create). A trailing slash requires a directory
+   * (and follows a final symlink).
+   */
+  resolve(base: string | DirRef, path: string, follow: boolean, allowMissing = false): Resolved {
     if (path === "") throw new WasiError(E.NOENT);
     if (path.startsWith("/")) throw new WasiError(E.NOTCAPABLE);
     // "x/" and "x/." both name the directory x: its final symlink is followed.
     const trailingSlash = path.endsWith("/") || (path.endsWith("/.") && path !== "/.");
-    const baseStack = parts(base);
+    const start = this.locate(base);
+    const baseStack = start.stack;
     let stack = [...baseStack];
     let pending = parts(path);
-    let mapped = this.map(stack);
-    let stat: Deno.FileInfo | undefined = pending.length === 0 ? lstat(mapped.host) : undefined;
+    let mapped: { host: string; mount: Mount } = start;
+    let stat: Deno.FileInfo | undefined = start.stat;
     let links = 0;
     while (pending.length > 0) {
       const name = pending.shift()!;
@@ -166,25 +221,30 @@ export class Vfs {
       .map((m) => m.guest.slice(prefix.length));
   }
 
-  /** Splits a path into its parent (resolved, must exist) and final name (not resolved). */
-  parent(base: string, path: string): { dir: Resolved; name: string } {
+  /**
+   * Splits a path into its parent directory (resolved, must exist) and its final name (not
+   * resolved), for the calls that create, remove or rename a name; `slash` says the path ended
+   * in "/". A final "." or ".." names no entry of its own: once the whole path resolves (so
+   * escapes and missing directories answer as such) the call fails with `dots[0]` for "."
+   * and `dots[1]` for "..", the errno Linux's *at call gives.
+   */
+  parent(
+    base: string | DirRef,
+    path: string,
+    dots: readonly [number, number],
+  ): { dir: Resolved; name: string; slash: boolean } {
     if (path === "") throw new WasiError(E.NOENT);
     if (path.startsWith("/")) throw new WasiError(E.NOTCAPABLE);
     const trimmed = path.replace(/\/+$/, "");
     const i = trimmed.lastIndexOf("/");
-    const dirPart = i === -1 ? "." : trimmed.slice(0, i) || ".";
     const name = i === -1 ? trimmed : trimmed.slice(i + 1);
-    if (name === "" || name === "." || name === "..") {
-      // "a/.." or "." cannot be created, removed or renamed.
-      if (name === "..") {
-        // Still report escapes as such.
-        this.resolve(base, trimmed, false);
-      }
-      throw new WasiError(name === "" ? E.NOENT : E.INVAL);
+    if (name === "." || name === "..") {
+      this.resolve(base, trimmed, true);
+      throw new WasiError(name === "." ? dots[0] : dots[1]);
     }
-    const dir = this.resolve(base, dirPart, true);
+    const dir = this.resolve(base, i === -1 ? "." : trimmed.slice(0, i) || ".", true);
     if (dir.stat === undefined) throw new WasiError(E.NOENT);
     if (!dir.stat.isDirectory) throw new WasiError(E.NOTDIR);
-    return { dir, name };
+    return { dir, name, slash: trimmed.length < path.length };
   }
 }

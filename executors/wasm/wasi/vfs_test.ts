@@ -66,3 +66,41 @@ Deno.test("vfs: mounts map guest prefixes; read-only trees", () =>
     assert.ok(vfs.isMountPoint("/data"));
     assert.deepEqual(vfs.mountsIn("/"), ["data"]);
   }));
+
+Deno.test("vfs: a base is walked again without following links and must be the same inode", () =>
+  withTree((host, vfs) => {
+    const st = Deno.lstatSync(`${host}/root/jail`);
+    const ref = { guest: "/jail", dev: st.dev, ino: st.ino! };
+    assert.equal(vfs.locate(ref).host, `${host}/root/jail`);
+    assert.equal(vfs.resolve(ref, "sub", false).host, `${host}/root/jail/sub`);
+    // The name made a symlink to a host directory: the walk refuses it.
+    Deno.renameSync(`${host}/root/jail`, `${host}/root/moved`);
+    Deno.symlinkSync(`${host}/data`, `${host}/root/jail`);
+    assert.equal(errno(() => vfs.locate(ref)), E.NOENT);
+    assert.equal(errno(() => vfs.resolve(ref, ".", false)), E.NOENT);
+    // A directory of the same name that is another inode is not the descriptor's either.
+    Deno.removeSync(`${host}/root/jail`);
+    Deno.mkdirSync(`${host}/root/jail`);
+    assert.equal(errno(() => vfs.locate(ref)), E.NOENT);
+    // A guest path alone (no inode) only needs real directories on the way.
+    assert.equal(vfs.locate("/jail").host, `${host}/root/jail`);
+    // A mount's root replaced by a symlink is gone too.
+    Deno.removeSync(`${host}/data`);
+    Deno.symlinkSync(`${host}/root/moved`, `${host}/data`);
+    assert.equal(errno(() => vfs.locate("/data")), E.NOENT);
+  }));
+
+Deno.test("vfs: parent() splits off the final name; a final dot answers with its errno", () =>
+  withTree((host, vfs) => {
+    const p = vfs.parent("/", "jail/new/", [E.EXIST, E.EXIST]);
+    assert.equal(p.dir.host, `${host}/root/jail`);
+    assert.equal(p.name, "new");
+    assert.equal(p.slash, true);
+    assert.equal(vfs.parent("/", "jail/new", [E.EXIST, E.EXIST]).slash, false);
+    assert.equal(errno(() => vfs.parent("/", "jail/.", [E.EXIST, E.BUSY])), E.EXIST);
+    assert.equal(errno(() => vfs.parent("/", "jail/..", [E.EXIST, E.BUSY])), E.BUSY);
+    // The path is resolved first: escapes and missing or non-directory parts answer as such.
+    assert.equal(errno(() => vfs.parent("/", "..", [E.EXIST, E.BUSY])), E.NOTCAPABLE);
+    assert.equal(errno(() => vfs.parent("/", "file/.", [E.EXIST, E.BUSY])), E.NOTDIR);
+    assert.equal(errno(() => vfs.parent("/", "missing/.", [E.EXIST, E.BUSY])), E.NOENT);
+  }));
