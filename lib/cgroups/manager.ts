@@ -4,7 +4,7 @@
  * and removed with every directory denki made for it. v1 serves the controllers it has and v2
  * the rest, as runc does on a hybrid host. What is made is kept in the container's record.
  */
-import { DenkiError, SyscallError } from "../errors.ts";
+import { DenkiError, quote, SyscallError } from "../errors.ts";
 import { DENKI_PARENT } from "./path.ts";
 import type { Resources } from "../spec/config.ts";
 import { type CgroupIo, CgroupWriteError, realIo } from "./io.ts";
@@ -283,7 +283,7 @@ export class Cgroup {
       if (errno === ENOENT) {
         throw new DenkiError(
           `linux.resources.${write.field}: this kernel has no ${dir}/${file} to write ${
-            JSON.stringify(write.value)
+            quote(write.value)
           } to`,
         );
       }

@@ -4,7 +4,7 @@
  * all gives the container a cgroup of its own named by its id. systemd's `slice:prefix:name`
  * form is recognised so that it can be refused clearly rather than made into a directory.
  */
-import { DenkiError } from "../errors.ts";
+import { DenkiError, PATH_QUOTE, quote } from "../errors.ts";
 
 /** The parent cgroup of relative and default paths. */
 export const DENKI_PARENT = "/denki";
@@ -48,7 +48,7 @@ export function containerCgroupPath(
 ): string {
   const sd = cgroupsPath === undefined ? undefined : parseSystemdPath(cgroupsPath);
   if (systemd || sd !== undefined) {
-    const shown = cgroupsPath === undefined ? "(none)" : JSON.stringify(cgroupsPath);
+    const shown = cgroupsPath === undefined ? "(none)" : quote(cgroupsPath, PATH_QUOTE);
     if (systemd && cgroupsPath !== undefined && sd === undefined) {
       throw new DenkiError(
         `linux.cgroupsPath ${shown}: with --systemd-cgroup it must be "slice:prefix:name"`,
@@ -65,7 +65,7 @@ export function containerCgroupPath(
   if (path === "/") {
     throw new DenkiError(
       `linux.cgroupsPath ${
-        JSON.stringify(cgroupsPath)
+        quote(cgroupsPath, PATH_QUOTE)
       }: names the root cgroup; a container needs a cgroup of its own`,
     );
   }
