@@ -102,7 +102,12 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   let isDir = false;
   try {
     isDir = Deno.statSync(rootfs).isDirectory;
+    // runc's rule: below the bundle's real path, the rootfs path has no symlink in it.
+    if (Deno.realPathSync(rootfs) !== resolve(Deno.realPathSync(bundle), spec.root!.path)) {
+      throw new DenkiError(`invalid rootfs ${rootfs}: not an absolute path, or a symlink`);
+    }
   } catch (err) {
+    if (err instanceof DenkiError) throw err;
     throw new DenkiError(`rootfs ${rootfs} does not exist (${causeOf(err)})`);
   }
   if (!isDir) throw new DenkiError(`rootfs ${rootfs} is not a directory`);
