@@ -4,8 +4,8 @@
  * 20 ms in a fresh Deno process; containers of one node mostly share a handful of profiles.
  *
  * A cached program replaces the profile, so an entry is only believed when nobody but the
- * caller could have written it: the cache directory is the caller's and writable by nobody
- * else, and the entry is a regular file (never a link) of the caller's with mode 0600.
+ * caller (or root) could have written it: the cache directory is theirs and writable by
+ * nobody else, and the entry is a regular file (never a link) of theirs with mode 0600.
  * Its content must then match the name it is stored under, the key wanted (byte for byte)
  * and its own checksum; anything else means a fresh compile (and a note in the debug log),
  * never a wrong filter.

@@ -2,8 +2,8 @@
  * Trusting the state root. denki acts as root on what it finds under `--root`: it kills the
  * pids, removes the cgroups and empties the directories recorded there, and loads the seccomp
  * programs cached there. So a root that another user can change is refused: it must belong
- * to the caller and be writable by nobody else, and so must every directory above it (or be
- * sticky, like /tmp). Below a trusted root, entries are opened relative to the root's fd and
+ * to the caller (or root) and be writable by nobody else, and so must every directory above
+ * it (or be sticky, like /tmp). Below a trusted root, entries are opened relative to the root's fd and
  * never through a symbolic link.
  *
  * Raw system calls through libc.ts only (not syscalls.ts): `state` and `list` load this.
@@ -80,11 +80,13 @@ export function callerUid(): number {
 }
 
 /**
- * Why an entry of the caller's cannot be trusted: another owner, or write permission for
- * group or others. Undefined when it is fine.
+ * Why an entry cannot be trusted: an owner other than the caller or root (root can change
+ * anything anyway), or write permission for group or others. Undefined when it is fine.
  */
 export function distrust(st: Stat, uid = callerUid()): string | undefined {
-  if (st.uid !== uid) return `it belongs to uid ${st.uid}, not to the caller (uid ${uid})`;
+  if (st.uid !== uid && st.uid !== 0) {
+    return `it belongs to uid ${st.uid}, not to the caller (uid ${uid}) or root`;
+  }
   if ((st.mode & 0o022) !== 0) {
     return `it is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`;
   }
