@@ -46,11 +46,17 @@ export interface SpecIssue {
   message: string;
 }
 
+/** How many issues a SpecError's message lists. */
+const MAX_SHOWN_ISSUES = 20;
+
 /** config.json failed to parse or validate; carries every issue found, not just the first. */
 export class SpecError extends DenkiError {
   override name = "SpecError";
   constructor(readonly file: string, readonly issues: SpecIssue[]) {
-    super(`invalid ${file}: ${issues.map(formatIssue).join("; ")}`);
+    // Every issue stays in `issues`; the one-line message names the first few.
+    const shown = issues.slice(0, MAX_SHOWN_ISSUES).map(formatIssue).join("; ");
+    const more = issues.length - MAX_SHOWN_ISSUES;
+    super(`invalid ${file}: ${shown}${more > 0 ? `; and ${more} more problems` : ""}`);
   }
 }
 
@@ -74,6 +80,19 @@ export function causeOf(err: unknown): string {
 export class SyscallError extends DenkiError {
   override name = "SyscallError";
   constructor(readonly call: string, readonly target: string, readonly errno: number) {
-    super(`${call} ${JSON.stringify(target)}: ${describeErrno(errno)}`);
+    super(`${call} ${quote(target, PATH_QUOTE)}: ${describeErrno(errno)}`);
   }
+}
+
+/** How much of a path an error shows: enough for any real path, not for a planted one. */
+export const PATH_QUOTE = 512;
+
+/**
+ * A value quoted for an error message (JSON string syntax), cut to its first `max` characters
+ * with its full length noted: a bad value from a config may be megabytes long, and an error
+ * is one short line.
+ */
+export function quote(value: string, max = 64): string {
+  if (value.length <= max) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, max))}... (${value.length} characters)`;
 }

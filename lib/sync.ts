@@ -6,7 +6,7 @@
  * A message may carry descriptors (the seccomp notify fd). Every read is a recvmsg with room
  * for them, since a plain read(2) of those bytes would silently drop the descriptors.
  */
-import { SyscallError } from "./errors.ts";
+import { DenkiError, quote, SyscallError } from "./errors.ts";
 import * as sc from "./sys/syscalls.ts";
 import { recvWithFds, sendWithFds } from "./sys/unix.ts";
 
@@ -20,19 +20,39 @@ function peerGone(err: unknown): boolean {
 /** A message in either direction. */
 export type SyncMessage = { type: string; [key: string]: unknown };
 
+/**
+ * The largest message either side sends or takes, in bytes. The biggest is the bootstrap,
+ * which carries the whole config.json text: at most 64 Mi characters (lib/spec/parse.ts), and
+ * each character is at most 3 bytes once JSON-escaped and UTF-8 encoded. So this leaves room
+ * for any config denki accepts, while a runaway or hostile peer cannot make the other side
+ * buffer without bound.
+ */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+const EMPTY = new Uint8Array(0);
+
 /** One end of the channel. */
 export class SyncChannel {
-  #buffered = "";
+  /** Bytes of the current, unfinished line: already searched, none holds a newline. */
+  #parts: Uint8Array[] = [];
+  #partBytes = 0;
+  /** Received bytes not searched yet. */
+  #unread: Uint8Array = EMPTY;
   /** Descriptors received so far and not yet taken. */
   #fds: number[] = [];
-  readonly #decoder = new TextDecoder();
 
-  constructor(readonly fd: number) {}
+  /** `peer` names the other side in errors; `maxBytes` caps a message (tests lower it). */
+  constructor(
+    readonly fd: number,
+    readonly peer = "the other end of the sync channel",
+    readonly maxBytes = MAX_MESSAGE_BYTES,
+  ) {}
 
   /** Sends one message; false when the other side is gone. */
   send(msg: SyncMessage): boolean {
     try {
-      sc.writeAll(this.fd, new TextEncoder().encode(JSON.stringify(msg) + "\n"), "sync socket");
+      sc.writeAll(this.fd, this.#encode(msg), "sync socket");
       return true;
     } catch (err) {
       if (peerGone(err)) return false;
@@ -43,12 +63,24 @@ export class SyncChannel {
   /** Sends one message with descriptors attached; false when the other side is gone. */
   sendWithFds(msg: SyncMessage, fds: readonly number[]): boolean {
     try {
-      sendWithFds(this.fd, new TextEncoder().encode(JSON.stringify(msg) + "\n"), fds);
+      sendWithFds(this.fd, this.#encode(msg), fds);
       return true;
     } catch (err) {
       if (peerGone(err)) return false;
       throw err;
     }
+  }
+
+  #encode(msg: SyncMessage): Uint8Array {
+    const bytes = new TextEncoder().encode(JSON.stringify(msg) + "\n");
+    if (bytes.length > this.maxBytes) {
+      throw new DenkiError(
+        `cannot send the ${
+          quote(msg.type)
+        } message to ${this.peer}: it has ${bytes.length} bytes, more than the ${this.maxBytes} a message may have`,
+      );
+    }
+    return bytes;
   }
 
   /** The descriptors received with messages so far (close-on-exec), handed over once. */
@@ -58,14 +90,25 @@ export class SyncChannel {
     return fds;
   }
 
-  /** The next message, or undefined when the other side closed the channel. */
+  /**
+   * The next message, or undefined when the other side closed the channel. Each byte is
+   * searched for the newline once and copied once, so a message of any size costs time in
+   * proportion to its length.
+   */
   receive(): SyncMessage | undefined {
     for (;;) {
-      const nl = this.#buffered.indexOf("\n");
-      if (nl >= 0) {
-        const line = this.#buffered.slice(0, nl);
-        this.#buffered = this.#buffered.slice(nl + 1);
-        return JSON.parse(line) as SyncMessage;
+      if (this.#unread.length > 0) {
+        const nl = this.#unread.indexOf(NEWLINE);
+        const end = nl >= 0 ? nl : this.#unread.length;
+        if (this.#partBytes + end > this.maxBytes) this.#tooLong();
+        if (nl >= 0) {
+          const line = this.#take(this.#unread.subarray(0, nl));
+          this.#unread = this.#unread.subarray(nl + 1);
+          return JSON.parse(new TextDecoder().decode(line)) as SyncMessage;
+        }
+        this.#parts.push(this.#unread);
+        this.#partBytes += this.#unread.length;
+        this.#unread = EMPTY;
       }
       let got: { data: Uint8Array; fds: number[] };
       try {
@@ -77,8 +120,33 @@ export class SyncChannel {
       }
       this.#fds.push(...got.fds);
       if (got.data.length === 0) return undefined;
-      this.#buffered += this.#decoder.decode(got.data, { stream: true });
+      this.#unread = got.data;
     }
+  }
+
+  /** The buffered parts plus `last`, as one array; the buffer is left empty. */
+  #take(last: Uint8Array): Uint8Array {
+    if (this.#parts.length === 0) return last;
+    const line = new Uint8Array(this.#partBytes + last.length);
+    let off = 0;
+    for (const part of this.#parts) {
+      line.set(part, off);
+      off += part.length;
+    }
+    line.set(last, off);
+    this.#parts = [];
+    this.#partBytes = 0;
+    return line;
+  }
+
+  #tooLong(): never {
+    // What is buffered is useless now: drop it rather than hold it while the error unwinds.
+    this.#parts = [];
+    this.#partBytes = 0;
+    this.#unread = EMPTY;
+    throw new DenkiError(
+      `message from ${this.peer} is longer than the ${this.maxBytes} bytes a message may have`,
+    );
   }
 
   /** Closes this end, and any descriptors received but never taken. */

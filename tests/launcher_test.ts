@@ -1,6 +1,7 @@
 /** bin/denki: finding Deno, symlinks, and running the bundle only while it is fresh. */
 import assert from "node:assert/strict";
 import { LAUNCHER, run, tempDir } from "./support/denki.ts";
+import { program, root as needsRoot, testWith } from "./support/requires.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const denoDir = Deno.execPath().slice(0, Deno.execPath().lastIndexOf("/"));
@@ -68,6 +69,7 @@ Deno.test("launcher: delete --force of a container that does not exist needs no 
   const dir = tempDir();
   try {
     Deno.mkdirSync(`${dir.path}/present`);
+    Deno.symlinkSync(`${dir.path}/nowhere`, `${dir.path}/link`);
     // No Deno to be found: only the fast path can answer, and it answers only plain cases.
     const noDeno = { env: { PATH: "/nonexistent", DENKI_DENO: "" } };
     const root = dir.path;
@@ -94,6 +96,10 @@ Deno.test("launcher: delete --force of a container that does not exist needs no 
     for (
       const args of [
         ["--root", root, "delete", "--force", "present"],
+        // A dangling link in the entry's place is not "absent": denki refuses such roots.
+        ["--root", root, "delete", "--force", "link"],
+        // A root that is not there may be one this caller cannot see.
+        ["--root", `${root}/none`, "delete", "--force", "absent"],
         ["--root", root, "delete", "absent"],
         ["delete", "--force", "absent"],
         ["--root", root, "delete", "--force", "../absent"],
@@ -109,3 +115,38 @@ Deno.test("launcher: delete --force of a container that does not exist needs no 
     dir.cleanup();
   }
 });
+
+testWith(
+  "launcher: delete --force by a caller who cannot read the root is not answered by the fast path",
+  [needsRoot(), program("setpriv")],
+  async () => {
+    const dir = tempDir();
+    try {
+      // Root's 0700 state root with a container in it; `nobody` sees neither.
+      const root = `${dir.path}/state`;
+      Deno.mkdirSync(`${root}/running`, { recursive: true, mode: 0o700 });
+      Deno.chmodSync(root, 0o700);
+      Deno.chmodSync(dir.path, 0o755);
+      const r = await run(
+        [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          LAUNCHER,
+          "--root",
+          root,
+          "delete",
+          "-f",
+          "running",
+        ],
+        { program: "/usr/bin/setpriv", env: { PATH: "/nonexistent", DENKI_DENO: "" } },
+      );
+      // Not "0, nothing to delete": denki itself must answer (here it cannot: no Deno).
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /cannot find deno/);
+      assert.ok(Deno.statSync(`${root}/running`).isDirectory);
+    } finally {
+      dir.cleanup();
+    }
+  },
+);

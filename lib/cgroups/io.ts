@@ -3,7 +3,7 @@
  * recording in-memory fake in unit tests. The real one uses raw syscalls: Deno's fs APIs
  * refuse /sys without --allow-all.
  */
-import { DenkiError, SyscallError } from "../errors.ts";
+import { DenkiError, quote, SyscallError } from "../errors.ts";
 import { describeErrno } from "../plan/errno.ts";
 import * as sc from "../sys/syscalls.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
@@ -28,7 +28,7 @@ export interface CgroupIo {
 export class CgroupWriteError extends DenkiError {
   override name = "CgroupWriteError";
   constructor(readonly path: string, readonly value: string, readonly errno: number) {
-    super(`cannot write ${JSON.stringify(value)} to ${path}: ${describeErrno(errno)}`);
+    super(`cannot write ${quote(value)} to ${path}: ${describeErrno(errno)}`);
   }
 }
 

@@ -6,7 +6,7 @@
  * caller's own cgroup (see path.ts), so the same container may sit at different paths in
  * different hierarchies. What is made is kept in the container's record.
  */
-import { DenkiError, SyscallError } from "../errors.ts";
+import { DenkiError, quote, SyscallError } from "../errors.ts";
 import { placeCgroup, type Placement } from "./path.ts";
 import type { Resources } from "../spec/config.ts";
 import { type CgroupIo, CgroupWriteError, realIo } from "./io.ts";
@@ -299,7 +299,7 @@ export class Cgroup {
       if (errno === ENOENT) {
         throw new DenkiError(
           `linux.resources.${write.field}: this kernel has no ${dir}/${file} to write ${
-            JSON.stringify(write.value)
+            quote(write.value)
           } to`,
         );
       }

@@ -4,7 +4,20 @@
  * no empty directory is left behind, and parents denki did not make are never touched.
  * The names carry "@", which container ids cannot, so they never clash with a container.
  */
-import { causeOf, DenkiError } from "../errors.ts";
+import { DenkiError } from "../errors.ts";
+import { describeErrno } from "../plan/errno.ts";
+import {
+  closeFd,
+  distrust,
+  ENOENT,
+  FILE_FLAGS,
+  openAt,
+  openStateRoot,
+  readAll,
+  S_IFMT,
+  S_IFREG,
+  statAt,
+} from "../state/trust.ts";
 import * as sc from "../sys/syscalls.ts";
 
 /** The book of parents: shared by every container under one state root. */
@@ -22,24 +35,14 @@ export class FileParentBook implements ParentBook {
   constructor(readonly root: string) {}
 
   #update<T>(fn: (dirs: Set<string>) => T): T {
-    const file = `${this.root}/@cgroup-parents`;
-    let fd: number;
-    try {
-      Deno.mkdirSync(this.root, { recursive: true, mode: 0o711 });
-      // The state root's own lock (claim takes it too, briefly): no extra file to leave.
-      fd = sc.open(this.root, sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC);
-    } catch (err) {
-      throw new DenkiError(`cannot open state root ${this.root}: ${causeOf(err)}`);
-    }
+    const name = "@cgroup-parents";
+    const file = `${this.root}/${name}`;
+    // The state root's own fd, checked like every use of it, and its lock (claim takes it
+    // too, briefly): no extra file to leave.
+    const fd = openStateRoot(this.root, true)!;
     try {
       sc.flockExclusive(fd, true, this.root);
-      let text = "";
-      try {
-        text = Deno.readTextFileSync(file);
-      } catch {
-        // no parents recorded yet
-      }
-      const dirs = new Set(text.split("\n").filter((l) => l.startsWith("/")));
+      const dirs = new Set(this.#read(fd, file, name).split("\n").filter((l) => l.startsWith("/")));
       const before = [...dirs].join("\n");
       const result = fn(dirs);
       const after = [...dirs].join("\n");
@@ -54,6 +57,28 @@ export class FileParentBook implements ParentBook {
       return result;
     } finally {
       sc.close(fd);
+    }
+  }
+
+  /** The book's text: "" when there is none; refused when someone else could have written it. */
+  #read(rootFd: number, file: string, name: string): string {
+    const r = openAt(rootFd, name, FILE_FLAGS);
+    if (r.fd < 0) {
+      if (r.errno === ENOENT) return "";
+      throw new DenkiError(`cannot read ${file}: ${describeErrno(r.errno)}`);
+    }
+    try {
+      const st = statAt(r.fd);
+      const why = st === undefined
+        ? "it cannot be examined"
+        : (st.mode & S_IFMT) !== S_IFREG
+        ? "it is not a regular file"
+        : distrust(st);
+      // Its directories are removed when empty: a forged list would aim that at others'.
+      if (why !== undefined) throw new DenkiError(`refusing ${file}: ${why}`);
+      return new TextDecoder().decode(readAll(r.fd, file));
+    } finally {
+      closeFd(r.fd);
     }
   }
 

@@ -11,7 +11,7 @@
  * systemd's `slice:prefix:name` form is recognised so that it can be refused clearly rather
  * than made into a directory.
  */
-import { DenkiError } from "../errors.ts";
+import { DenkiError, PATH_QUOTE, quote } from "../errors.ts";
 
 /** A systemd cgroup path, parsed. */
 export interface SystemdPath {
@@ -53,7 +53,7 @@ export function containerCgroupPath(
 ): string {
   const sd = cgroupsPath === undefined ? undefined : parseSystemdPath(cgroupsPath);
   if (systemd || sd !== undefined) {
-    const shown = cgroupsPath === undefined ? "(none)" : JSON.stringify(cgroupsPath);
+    const shown = cgroupsPath === undefined ? "(none)" : quote(cgroupsPath, PATH_QUOTE);
     if (systemd && cgroupsPath !== undefined && sd === undefined) {
       throw new DenkiError(
         `linux.cgroupsPath ${shown}: with --systemd-cgroup it must be "slice:prefix:name"`,
@@ -70,7 +70,7 @@ export function containerCgroupPath(
     const what = absolute ? "the root cgroup" : "the caller's own cgroup";
     throw new DenkiError(
       `linux.cgroupsPath ${
-        JSON.stringify(given)
+        quote(given, PATH_QUOTE)
       }: names ${what}; a container needs a cgroup of its own`,
     );
   }

@@ -4,7 +4,7 @@
  * reads them; conversions between the v1 numbers of the OCI spec and v2's scales follow the
  * formulas runc and crun use, so the same config means the same limits under every runtime.
  */
-import { DenkiError } from "../errors.ts";
+import { DenkiError, quote } from "../errors.ts";
 import type { Int64 } from "../spec/schema.ts";
 import type { Resources } from "../spec/config.ts";
 import { deviceRules, v1DeviceLine } from "./devices.ts";
@@ -297,7 +297,7 @@ export function v2Writes(r: Resources): Write[] {
   for (const [key, value] of Object.entries(r.unified ?? {})) {
     if (key.includes("/") || key === "." || key === ".." || !key.includes(".")) {
       throw new DenkiError(
-        `linux.resources.unified: ${JSON.stringify(key)} is not a cgroup file name`,
+        `linux.resources.unified: ${quote(key)} is not a cgroup file name`,
       );
     }
     out.push(w(key.slice(0, key.indexOf(".")), key, value, `unified.${key}`));

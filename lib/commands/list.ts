@@ -1,7 +1,7 @@
 /** `denki list`: the containers under the state root, as a table, JSON or ids only. */
 import type { OptionDefs } from "../cli/command.ts";
 import { FORMAT_OPTION } from "./format_option.ts";
-import { currentStatus } from "../state/proc.ts";
+import { creatingState, currentStatus } from "../state/proc.ts";
 import { type OciState, toOciState } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
 import type { DenkiCommand } from "./globals.ts";
@@ -32,6 +32,11 @@ export const command: DenkiCommand<typeof options> = {
     for (const entry of store.list()) {
       if ("error" in entry) {
         globals.log.warn(`skipping container "${entry.id}": ${entry.error.message}`);
+        continue;
+      }
+      if ("creating" in entry) {
+        // Being created, or left half-made by a create that died (`delete` removes it).
+        states.push(creatingState(entry.id, entry.creating));
         continue;
       }
       states.push(toOciState(entry.record, currentStatus(entry.record, store.dirOf(entry.id))));

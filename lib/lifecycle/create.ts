@@ -6,7 +6,7 @@
  */
 import type { Executor } from "../../executors/executor.ts";
 import { selectExecutor } from "../../executors/executor.ts";
-import { causeOf, DenkiError } from "../errors.ts";
+import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { namespaceProblems, withChildNamespaces } from "../linux/namespaces.ts";
@@ -16,9 +16,10 @@ import type { Spec } from "../spec/config.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { checkContainerId } from "../state/container_id.ts";
 import { readProcessInfo } from "../state/proc.ts";
-import type { ContainerRecord } from "../state/record.ts";
+import type { ContainerRecord, CreatingRecord } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
-import { claim } from "../state/lock.ts";
+import type { ContainerLock } from "../state/lock.ts";
+import { claimContainer, creatingRecord, plannedCgroup, withInit } from "./leftover.ts";
 import { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { hookState } from "./common.ts";
@@ -104,13 +105,18 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   let isDir = false;
   try {
     isDir = Deno.statSync(rootfs).isDirectory;
+    // runc's rule: below the bundle's real path, the rootfs path has no symlink in it.
+    if (Deno.realPathSync(rootfs) !== resolve(Deno.realPathSync(bundle), spec.root!.path)) {
+      throw new DenkiError(`invalid rootfs ${rootfs}: not an absolute path, or a symlink`);
+    }
   } catch (err) {
+    if (err instanceof DenkiError) throw err;
     throw new DenkiError(`rootfs ${rootfs} does not exist (${causeOf(err)})`);
   }
   if (!isDir) throw new DenkiError(`rootfs ${rootfs} is not a directory`);
   const executor = selectExecutor(executors, spec, rootfs);
   if (executor === undefined) {
-    throw new DenkiError(`no executor can run ${JSON.stringify(spec.process.args?.[0])}`);
+    throw new DenkiError(`no executor can run ${quote(spec.process.args?.[0] ?? "")}`);
   }
   // Without root, or without namespaces, only a Wasm workload can run: in the sandbox of its
   // WASI host and Deno's permissions, with no Linux isolation to set up.
@@ -194,9 +200,17 @@ export async function createContainer(
   }
   const tty = spec.process!.terminal ? consoleEnds(opts.consoleSocket) : undefined;
   const store = new StateStore(root);
-  let lock: ReturnType<typeof claim>;
+  // Where the cgroup goes is recorded with the claim, before anything is made: a create
+  // killed midway leaves what `delete` needs to undo it (lifecycle/leftover.ts).
+  const layout = checked.cgroupPath === undefined ? undefined : hostLayout();
+  let creating: CreatingRecord;
+  let lock: ContainerLock;
   try {
-    lock = claim(store, opts.id);
+    creating = creatingRecord(
+      { id: opts.id, bundle, rootfs, owner: ownerName(Deno.uid() ?? 0), created: createdNow() },
+      layout && plannedCgroup(layout, checked.cgroupPath!),
+    );
+    lock = await claimContainer(store, creating, log);
   } catch (err) {
     tty?.close();
     throw err;
@@ -206,8 +220,8 @@ export async function createContainer(
   let channel: SyncChannel | undefined;
   let cgroup: Cgroup | undefined;
   try {
-    if (checked.cgroupPath !== undefined) {
-      cgroup = Cgroup.create(hostLayout(), checked.cgroupPath, realIo, new FileParentBook(root));
+    if (layout !== undefined) {
+      cgroup = Cgroup.create(layout, checked.cgroupPath!, realIo, new FileParentBook(root));
     }
     makeFifo(`${lock.dir}/${EXEC_FIFO}`);
     const [parentEnd, childEnd] = sc.socketpair();
@@ -225,6 +239,7 @@ export async function createContainer(
       tty?.closeInitEnd();
     }
     log.debug(`container "${opts.id}": init is pid ${pid}`);
+    store.writeCreating(lock, withInit(creating, pid));
     // The init says hello once its runtime is up; it joins the cgroup then, before it
     // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
     // charged to the caller, so a tight memory limit is the workload's, not the runtime's.

@@ -1,16 +1,16 @@
 /** `kill` and `delete`: signals to the container, and its removal. */
-import { ContainerNotFound, DenkiError, InvalidState, SyscallError } from "../errors.ts";
+import { ContainerNotFound, DenkiError, InvalidState, quote, SyscallError } from "../errors.ts";
 import { runHooksWarning } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { currentStatus, readProcessInfo } from "../state/proc.ts";
-import type { ContainerRecord } from "../state/record.ts";
+import type { ContainerRecord, CreatingRecord } from "../state/record.ts";
 import { allows, isAlive, requireStatus } from "../state/status.ts";
-import { StateStore } from "../state/store.ts";
-import { acquire } from "../state/lock.ts";
+import { OWN_NAMES, StateStore } from "../state/store.ts";
+import { acquireAny, type ContainerLock } from "../state/lock.ts";
 import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
 import { signalName } from "../plan/signals.ts";
-import { Cgroup } from "../cgroups/manager.ts";
+import { Cgroup, type CgroupRecord } from "../cgroups/manager.ts";
 import { realIo } from "../cgroups/io.ts";
 import { FileParentBook } from "../cgroups/parents.ts";
 
@@ -53,8 +53,8 @@ export function containerPids(rec: ContainerRecord): number[] {
  * fork a process the signal misses; thawed after, and also after SIGKILL of a paused
  * container, whose processes only die once they run again.
  */
-async function signalCgroup(rec: ContainerRecord, signal: number): Promise<void> {
-  const cg = new Cgroup(rec.cgroup!);
+async function signalCgroup(rec: CgroupRecord, signal: number): Promise<void> {
+  const cg = new Cgroup(rec);
   const wasFrozen = cg.freezerState() === "frozen";
   if (!wasFrozen) await cg.freeze();
   try {
@@ -84,7 +84,7 @@ export async function killContainer(
       `cannot kill container "${id}": container not running (its status is "${status}")`,
     );
   }
-  if (all && rec.cgroup !== undefined) return await signalCgroup(rec, signal);
+  if (all && rec.cgroup !== undefined) return await signalCgroup(rec.cgroup, signal);
   const targets = all ? containerPids(rec) : [rec.pid];
   for (const pid of targets) {
     const errno = sc.kill(pid, signal);
@@ -110,7 +110,8 @@ async function waitGone(pid: number, startTime: number, ms: number): Promise<boo
 
 /**
  * Deletes a container: a stopped one is removed, a created one is killed first (as runc
- * does), a running or paused one only with `force`. Poststop hooks run last.
+ * does), a running or paused one only with `force`. Poststop hooks run last. A directory
+ * without state (left by a create that died) is undone and removed, with or without force.
  */
 export async function deleteContainer(
   root: string,
@@ -119,15 +120,19 @@ export async function deleteContainer(
   log: Logger,
 ): Promise<void> {
   const store = new StateStore(root);
-  let lock;
-  try {
-    lock = acquire(store, id);
-  } catch (err) {
+  // Waits for a create still at work; what is left once it is gone is a container or a leftover.
+  const lock = acquireAny(store, id);
+  if (lock === undefined) {
     // runc: delete --force of a container that does not exist is not an error.
-    if (force && err instanceof ContainerNotFound) return;
-    throw err;
+    if (force) return;
+    throw new ContainerNotFound(id);
   }
   try {
+    if (!store.hasStateAt(lock.fd)) {
+      await undoLeftover(store, lock, log);
+      store.remove(lock);
+      return;
+    }
     const rec = store.read(id);
     const status = currentStatus(rec, lock.dir);
     if (!force) requireStatus("delete", id, status);
@@ -141,25 +146,7 @@ export async function deleteContainer(
         );
       }
     }
-    if (rec.cgroup !== undefined) {
-      const cg = new Cgroup(rec.cgroup, realIo, new FileParentBook(root));
-      // Whatever is left (a container sharing the host's pid namespace leaves its
-      // processes behind when its init exits) belongs to the container and goes with it.
-      // Once a stopped container's init is gone, processes in another pid namespace cannot
-      // be its own (they died with its init): they belong to whoever reused the cgroup.
-      const left = cg.pids();
-      const foreign = status === "stopped" ? otherNamespaces(left) : [];
-      if (foreign.length > 0) {
-        log.warn(
-          `cgroup ${rec.cgroup.path} is in use by processes of another container (${
-            foreign.join(", ")
-          }): left in place`,
-        );
-      } else {
-        if (left.length > 0) await signalCgroup(rec, SIGKILL);
-        await cg.remove();
-      }
-    }
+    if (rec.cgroup !== undefined) await removeCgroup(root, rec.cgroup, status === "stopped", log);
     store.remove(lock);
     await runHooksWarning(
       "poststop",
@@ -169,5 +156,82 @@ export async function deleteContainer(
     );
   } finally {
     lock.release();
+  }
+}
+
+/**
+ * Kills what is left in a container's cgroup and removes it. Whatever is left (a container
+ * sharing the host's pid namespace leaves its processes behind when its init exits) belongs
+ * to the container and goes with it. Once the init is gone (`initGone`), processes in
+ * another pid namespace cannot be its own (they died with its init): they belong to whoever
+ * reused the cgroup, and it is left in place.
+ */
+async function removeCgroup(
+  root: string,
+  rec: CgroupRecord,
+  initGone: boolean,
+  log: Logger,
+): Promise<void> {
+  const cg = new Cgroup(rec, realIo, new FileParentBook(root));
+  const left = cg.pids();
+  const foreign = initGone ? otherNamespaces(left) : [];
+  if (foreign.length > 0) {
+    log.warn(
+      `cgroup ${rec.path} is in use by processes of another container (${
+        foreign.join(", ")
+      }): left in place`,
+    );
+    return;
+  }
+  if (left.length > 0) await signalCgroup(rec, SIGKILL);
+  await cg.remove();
+}
+
+/**
+ * Undoes what a create that died had made, as its creating record says: its init is killed
+ * (when it is still the recorded process), its cgroup emptied and removed, and denki's files
+ * in its directory removed. The directory itself stays (locked) for the caller to remove or
+ * reuse. A directory holding anything denki does not make is refused untouched: it was not
+ * made by denki, and emptying it could destroy someone's files.
+ */
+export async function undoLeftover(
+  store: StateStore,
+  lock: ContainerLock,
+  log: Logger,
+): Promise<void> {
+  const names = sc.listDirFd(lock.fd, lock.dir);
+  const foreign = names.find((n) => !OWN_NAMES.includes(n));
+  if (foreign !== undefined) {
+    throw new DenkiError(
+      `refusing to clear state directory ${lock.dir}: it holds ${
+        quote(foreign)
+      }, which denki does not make (remove it by hand if it is no container's)`,
+    );
+  }
+  let rec: CreatingRecord | undefined;
+  try {
+    rec = store.readCreatingAt(lock.fd, lock.id);
+  } catch (err) {
+    // Written atomically, so only a hand-made file can be corrupt: what it made is unknown.
+    log.warn(`${(err as Error).message}: anything its create made is left in place`);
+  }
+  // As in delete: with the init killed here, what else is in the cgroup was its own.
+  const alive = rec !== undefined && isAlive(rec.pid, rec.pidStartTime, readProcessInfo);
+  if (alive) {
+    const { pid, pidStartTime } = rec!;
+    sc.kill(pid, SIGKILL);
+    if (!(await waitGone(pid, pidStartTime, 10_000))) {
+      throw new DenkiError(
+        `cannot remove container "${lock.id}": its init (pid ${pid}) did not die`,
+      );
+    }
+  }
+  if (rec?.cgroup !== undefined) await removeCgroup(store.root, rec.cgroup, !alive, log);
+  for (const name of names) {
+    try {
+      sc.unlinkat(lock.fd, name);
+    } catch (err) {
+      throw new DenkiError(`cannot clear state directory ${lock.dir}: ${(err as Error).message}`);
+    }
   }
 }

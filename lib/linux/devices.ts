@@ -28,8 +28,15 @@ export const DEV_LINKS: readonly [string, string][] = [
   ["ptmx", "pts/ptmx"],
 ];
 
-/** The kernel's dev_t encoding of major:minor. */
+/**
+ * The dev_t of major:minor for mknod. The kernel keeps 12 bits of major and 20 of minor
+ * (mknod's dev is 32 bits, new_decode_dev): larger numbers would lose bits and name another
+ * device (4097:1 is 1:1), so they are refused here as in validation.
+ */
 export function makedev(major: number, minor: number): bigint {
+  if (!(major >= 0 && major <= 0xfff && minor >= 0 && minor <= 0xfffff)) {
+    throw new DenkiError(`device number ${major}:${minor} is beyond the kernel's 4095:1048575`);
+  }
   const ma = BigInt(major);
   const mi = BigInt(minor);
   return ((ma & 0xfffff000n) << 32n) | ((ma & 0xfffn) << 8n) | ((mi & 0xffffff00n) << 12n) |

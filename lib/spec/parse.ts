@@ -12,6 +12,13 @@ import { parseJsonExact } from "./schema.ts";
 import { validateSpec } from "./validate.ts";
 
 /**
+ * The largest config.json denki takes: 64 Mi characters. Real configs are kilobytes (Kubernetes
+ * caps all of an object's annotations at 256 KiB); the whole text also crosses the channel to
+ * the container init, whose messages are capped (lib/sync.ts) with room for this one.
+ */
+export const MAX_CONFIG_CHARS = 64 * 1024 * 1024;
+
+/**
  * Parses and validates config.json text. Structural problems (wrong types, missing required
  * fields) are all reported together; when there are none, every semantic rule runs and all of
  * its findings are reported together. `file` names the config in messages.
@@ -21,6 +28,13 @@ export function parseSpec(
   file = "config.json",
   opts: { validate?: boolean } = {},
 ): Spec {
+  if (text.length > MAX_CONFIG_CHARS) {
+    throw new SpecError(file, [{
+      path: "",
+      message:
+        `the file has ${text.length} characters, more than the ${MAX_CONFIG_CHARS} (64 Mi) denki accepts`,
+    }]);
+  }
   let data: unknown;
   try {
     data = parseJsonExact(text);

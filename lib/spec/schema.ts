@@ -4,7 +4,7 @@
  * so one run reports all structural problems. TypeScript types are inferred from the schemas,
  * so the config types and their parser cannot drift apart. Unknown object fields are kept.
  */
-import type { SpecIssue } from "../errors.ts";
+import { quote, type SpecIssue } from "../errors.ts";
 
 /** A 64-bit integer: a number when it is exactly representable, a bigint otherwise. */
 export type Int64 = number | bigint;
@@ -152,7 +152,7 @@ export function map<T>(value: Parser<T>): Parser<Record<string, T>> {
       const out: Record<string, T> = {};
       let ok = true;
       for (const [k, el] of Object.entries(v)) {
-        const at = `${path}[${JSON.stringify(k)}]`;
+        const at = `${path}[${quote(k)}]`;
         if (k === "") {
           issues.push({ path: at, message: "keys must not be empty" });
           ok = false;

@@ -3,7 +3,7 @@
  * it finds with its JSON path. Pure: nothing here touches the file system (whether root.path
  * exists is checked by `create`).
  */
-import type { SpecIssue } from "../errors.ts";
+import { quote, type SpecIssue } from "../errors.ts";
 import { RLIMITS } from "../plan/rlimits.ts";
 import type { Hook, NamespaceType, Spec } from "./config.ts";
 import { HOOK_KINDS } from "./config.ts";
@@ -21,7 +21,7 @@ const isAbs = (p: string) => p.startsWith("/");
 
 function requireAbsolute(path: string, value: string, issues: SpecIssue[]): void {
   if (!isAbs(value)) {
-    issues.push({ path, message: `must be an absolute path, not ${JSON.stringify(value)}` });
+    issues.push({ path, message: `must be an absolute path, not ${quote(value)}` });
   }
 }
 
@@ -48,7 +48,7 @@ const processRule: Rule = ({ spec }, issues) => {
     if (!e.includes("=") || e.startsWith("=")) {
       issues.push({
         path: `process.env[${i}]`,
-        message: `must have the form KEY=value, not ${JSON.stringify(e)}`,
+        message: `must have the form KEY=value, not ${quote(e)}`,
       });
     }
   });
@@ -84,7 +84,7 @@ const processRule: Rule = ({ spec }, issues) => {
     if (list !== undefined && list !== "" && !isCpuList(list)) {
       issues.push({
         path: `process.execCPUAffinity.${key}`,
-        message: `must be a CPU list like "0-3,7", not ${JSON.stringify(list)}`,
+        message: `must be a CPU list like "0-3,7", not ${quote(list)}`,
       });
     }
   }
@@ -97,7 +97,7 @@ const rlimitRule: Rule = ({ spec }, issues) => {
     if (!(r.type in RLIMITS)) {
       issues.push({
         path: `${at}.type`,
-        message: `unknown resource limit ${JSON.stringify(r.type)}`,
+        message: `unknown resource limit ${quote(r.type)}`,
       });
     } else if (seen.has(r.type)) {
       issues.push({ path: `${at}.type`, message: `${r.type} is set more than once` });
@@ -192,7 +192,7 @@ const timeRule: Rule = ({ spec }, issues) => {
     });
   }
   for (const [clock, off] of Object.entries(offsets)) {
-    const at = `linux.timeOffsets[${JSON.stringify(clock)}]`;
+    const at = `linux.timeOffsets[${quote(clock)}]`;
     if (clock !== "monotonic" && clock !== "boottime") {
       issues.push({ path: at, message: 'only "monotonic" and "boottime" clocks can be offset' });
     }
@@ -205,13 +205,46 @@ const timeRule: Rule = ({ spec }, issues) => {
   }
 };
 
+/** The kernel's limit on a host or domain name (__NEW_UTS_LEN), in bytes. */
+const UTS_NAME_MAX = 64;
+
 const utsRule: Rule = ({ spec }, issues) => {
   const uts = namespaceSet(spec).has("uts");
   for (const key of ["hostname", "domainname"] as const) {
-    if (spec[key] !== undefined && spec[key] !== "" && !uts) {
+    const name = spec[key];
+    if (name !== undefined && name !== "" && !uts) {
       issues.push({ path: key, message: "needs a uts namespace in linux.namespaces" });
     }
+    const bytes = name === undefined ? 0 : new TextEncoder().encode(name).length;
+    if (bytes > UTS_NAME_MAX) {
+      issues.push({ path: key, message: `must be at most ${UTS_NAME_MAX} bytes, not ${bytes}` });
+    }
   }
+};
+
+/**
+ * Strings reach the kernel as C strings, where a NUL byte ends them: "A=1\0B=2" would set A
+ * only, and a path would be cut short. Refused everywhere but in annotations (metadata that
+ * only travels as JSON), as runc refuses them in env, args and mounts.
+ */
+const nulRule: Rule = ({ spec }, issues) => {
+  const walk = (v: unknown, path: string): void => {
+    if (typeof v === "string") {
+      if (v.includes("\0")) issues.push({ path, message: "must not contain a NUL byte" });
+    } else if (Array.isArray(v)) {
+      v.forEach((el, i) => walk(el, `${path}[${i}]`));
+    } else if (typeof v === "object" && v !== null) {
+      for (const [k, el] of Object.entries(v)) {
+        if (path === "" && k === "annotations") continue;
+        const at = /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)
+          ? (path === "" ? k : `${path}.${k}`)
+          : `${path}[${quote(k)}]`;
+        if (k.includes("\0")) issues.push({ path: at, message: "must not contain a NUL byte" });
+        walk(el, at);
+      }
+    }
+  };
+  walk(spec, "");
 };
 
 /** IPC sysctls that belong to the ipc namespace. */
@@ -229,7 +262,7 @@ const IPC_SYSCTLS = new Set([
 const sysctlRule: Rule = ({ spec }, issues) => {
   const ns = namespaceSet(spec);
   for (const key of Object.keys(spec.linux?.sysctl ?? {})) {
-    const at = `linux.sysctl[${JSON.stringify(key)}]`;
+    const at = `linux.sysctl[${quote(key)}]`;
     let needs: NamespaceType | undefined;
     if (IPC_SYSCTLS.has(key) || key.startsWith("fs.mqueue.")) needs = "ipc";
     else if (key.startsWith("net.")) needs = "network";
@@ -242,6 +275,14 @@ const sysctlRule: Rule = ({ spec }, issues) => {
   }
 };
 
+/**
+ * Device numbers the kernel can hold: mknod takes a 32-bit dev_t of a 12-bit major and a
+ * 20-bit minor (new_decode_dev), and drops every higher bit, so 4097:1 would make 1:1.
+ */
+export const MAX_MAJOR = 0xfff;
+/** The largest device minor number (20 bits). */
+export const MAX_MINOR_NUMBER = 0xfffff;
+
 const deviceRule: Rule = ({ spec }, issues) => {
   spec.linux?.devices?.forEach((d, i) => {
     const at = `linux.devices[${i}]`;
@@ -249,12 +290,18 @@ const deviceRule: Rule = ({ spec }, issues) => {
     if (d.type !== "p" && (d.major === undefined || d.minor === undefined)) {
       issues.push({ path: at, message: `a "${d.type}" device needs major and minor numbers` });
     }
+    for (const [key, max] of [["major", MAX_MAJOR], ["minor", MAX_MINOR_NUMBER]] as const) {
+      const v = d[key];
+      if (v !== undefined && (v < 0 || v > max)) {
+        issues.push({ path: `${at}.${key}`, message: `must be from 0 to ${max}, not ${v}` });
+      }
+    }
   });
   spec.linux?.resources?.devices?.forEach((d, i) => {
     if (d.access !== undefined && !/^[rwm]*$/.test(d.access)) {
       issues.push({
         path: `linux.resources.devices[${i}].access`,
-        message: `must be made of "r", "w" and "m", not ${JSON.stringify(d.access)}`,
+        message: `must be made of "r", "w" and "m", not ${quote(d.access)}`,
       });
     }
   });
@@ -281,7 +328,7 @@ const resourceRule: Rule = ({ spec }, issues) => {
     if (list !== undefined && list !== "" && !isCpuList(list)) {
       issues.push({
         path: `linux.resources.cpu.${key}`,
-        message: `must be a list like "0-3,7", not ${JSON.stringify(list)}`,
+        message: `must be a list like "0-3,7", not ${quote(list)}`,
       });
     }
   }
@@ -297,14 +344,14 @@ const resourceRule: Rule = ({ spec }, issues) => {
     if (!/^[1-9][0-9]*[KMG]B$/.test(h.pageSize)) {
       issues.push({
         path: `linux.resources.hugepageLimits[${i}].pageSize`,
-        message: `must look like "2MB" or "1GB", not ${JSON.stringify(h.pageSize)}`,
+        message: `must look like "2MB" or "1GB", not ${quote(h.pageSize)}`,
       });
     }
   });
   for (const [dev, limit] of Object.entries(r.rdma ?? {})) {
     if (limit.hcaHandles === undefined && limit.hcaObjects === undefined) {
       issues.push({
-        path: `linux.resources.rdma[${JSON.stringify(dev)}]`,
+        path: `linux.resources.rdma[${quote(dev)}]`,
         message: "needs hcaHandles or hcaObjects",
       });
     }
@@ -390,7 +437,7 @@ const memoryPolicyRule: Rule = ({ spec }, issues) => {
   if (hasNodes && !isCpuList(mp.nodes!)) {
     issues.push({
       path: "linux.memoryPolicy.nodes",
-      message: `must be a list like "0-3,7", not ${JSON.stringify(mp.nodes)}`,
+      message: `must be a list like "0-3,7", not ${quote(mp.nodes!)}`,
     });
   }
   const flags = mp.flags ?? [];
@@ -412,10 +459,10 @@ const netDeviceRule: Rule = ({ spec }, issues) => {
     });
   }
   for (const [host, dev] of Object.entries(devices)) {
-    const at = `linux.netDevices[${JSON.stringify(host)}]`;
+    const at = `linux.netDevices[${quote(host)}]`;
     for (const [path, name] of [[at, host], [`${at}.name`, dev.name]] as const) {
       if (name !== undefined && !isInterfaceName(name)) {
-        issues.push({ path, message: `${JSON.stringify(name)} is not a valid interface name` });
+        issues.push({ path, message: `${quote(name)} is not a valid interface name` });
       }
     }
   }
@@ -423,6 +470,7 @@ const netDeviceRule: Rule = ({ spec }, issues) => {
 
 /** Every rule, in the order their findings are reported. */
 const RULES: readonly Rule[] = [
+  nulRule,
   rootRule,
   processRule,
   rlimitRule,

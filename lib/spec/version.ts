@@ -1,5 +1,5 @@
 /** The ociVersion values denki accepts: SemVer 2.0.0, runtime-spec 1.0.x to 1.3.x. */
-import type { SpecIssue } from "../errors.ts";
+import { quote, type SpecIssue } from "../errors.ts";
 
 /** A parsed SemVer version (pre-release and build parts kept as text). */
 export interface Semver {
@@ -36,13 +36,13 @@ export function checkOciVersion(text: string): SpecIssue | undefined {
   if (v === undefined) {
     return {
       path: "ociVersion",
-      message: `${JSON.stringify(text)} is not a SemVer version like "1.2.0"`,
+      message: `${quote(text)} is not a SemVer version like "1.2.0"`,
     };
   }
   if (v.major !== 1 || v.minor < MIN_MINOR || v.minor > MAX_MINOR) {
     return {
       path: "ociVersion",
-      message: `${JSON.stringify(text)} is not supported (denki accepts 1.0.x to 1.3.x)`,
+      message: `${quote(text)} is not supported (denki accepts 1.0.x to 1.3.x)`,
     };
   }
   return undefined;

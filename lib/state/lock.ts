@@ -2,7 +2,8 @@
  * Locks on container state: an exclusive flock on the container's directory while a command
  * changes it. Claiming a new id also holds a short lock on the state root, so that between
  * one creator's mkdir and its flock no other creator can take the new directory for the
- * leftover of a create that died.
+ * leftover of a create that died. Leftovers are never emptied here: only what denki made
+ * in them may go, and that is lifecycle/leftover.ts's decision.
  */
 import {
   causeOf,
@@ -17,6 +18,8 @@ import type { StateStore } from "./store.ts";
 /** An exclusive lock on one container's directory, held until `release()`. */
 export class ContainerLock {
   #fd: number | undefined;
+  /** Set by `claim` when the directory was already there without state: a dead create's. */
+  leftover = false;
 
   constructor(readonly id: string, readonly dir: string, fd: number) {
     this.#fd = fd;
@@ -32,21 +35,22 @@ export class ContainerLock {
   get held(): boolean {
     return this.#fd !== undefined;
   }
-}
 
-function openDir(path: string): number | undefined {
-  const r = sc.tryOpenat(sc.AT_FDCWD, path, sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC);
-  if (r.fd >= 0) return r.fd;
-  if (r.errno === sc.Errno.ENOENT || r.errno === sc.Errno.ENOTDIR) return undefined;
-  throw new DenkiError(`cannot open ${path}: ${new SyscallError("open", path, r.errno).message}`);
+  /** The locked directory's fd (while held). */
+  get fd(): number {
+    if (this.#fd === undefined) throw new Error(`internal error: lock of "${this.id}" released`);
+    return this.#fd;
+  }
 }
 
 /**
- * Locks a directory; undefined when it does not exist, or (wait false) is locked by someone
- * else, or was removed while we waited (the lock is only worth something on the live path).
+ * Locks a container's directory (opened relative to the trusted root, never through a link);
+ * undefined when it does not exist, or (wait false) is locked by someone else, or was removed
+ * while we waited (the lock is only worth something on the live path).
  */
-function lockDir(id: string, dir: string, wait: boolean): ContainerLock | undefined {
-  const fd = openDir(dir);
+function lockDir(store: StateStore, id: string, wait: boolean): ContainerLock | undefined {
+  const dir = store.dirOf(id);
+  const fd = store.openDir(id);
   if (fd === undefined) return undefined;
   try {
     if (!sc.flockExclusive(fd, wait, dir)) {
@@ -57,7 +61,8 @@ function lockDir(id: string, dir: string, wait: boolean): ContainerLock | undefi
     sc.close(fd);
     throw new DenkiError(`cannot lock state directory ${dir}: ${(err as Error).message}`);
   }
-  if (sc.fileId(fd, "", sc.AT_EMPTY_PATH) !== sc.fileId(sc.AT_FDCWD, dir)) {
+  const live = sc.fileId(store.rootFd()!, id, sc.AT_SYMLINK_NOFOLLOW);
+  if (sc.fileId(fd, "", sc.AT_EMPTY_PATH) !== live) {
     sc.close(fd);
     return undefined;
   }
@@ -66,64 +71,60 @@ function lockDir(id: string, dir: string, wait: boolean): ContainerLock | undefi
 
 /**
  * Claims a new container id: creates its directory and returns it locked. Fails with
- * ContainerExists when a container with that id exists or is being created right now; the
- * leftover of a create that died is emptied and reused.
+ * ContainerExists when a container with that id exists or is being created right now. The
+ * directory of a create that died is returned locked with `leftover` set: the caller
+ * undoes what that create made before it reuses it (lifecycle/leftover.ts).
  */
 export function claim(store: StateStore, id: string): ContainerLock {
   const dir = store.dirOf(id);
+  const rootFd = store.rootFd(true)!;
+  // The root's own lock, on a description of its own (closing it must not drop the store's).
+  const rootLock = sc.openat(rootFd, ".", sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC);
   try {
-    Deno.mkdirSync(store.root, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new DenkiError(`cannot create state root ${store.root}: ${causeOf(err)}`);
-  }
-  const root = lockDir("", store.root, true);
-  if (root === undefined) throw new DenkiError(`cannot lock state root ${store.root}`);
-  try {
+    sc.flockExclusive(rootLock, true, store.root);
     let made = true;
     try {
       // 0711 like runc: a container process that is not root must reach the exec fifo.
-      Deno.mkdirSync(dir, { mode: 0o711 });
+      sc.mkdirat(rootFd, id, 0o711);
     } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) {
+      if (!(err instanceof SyscallError) || err.errno !== sc.Errno.EEXIST) {
         throw new DenkiError(`cannot create state directory ${dir}: ${causeOf(err)}`);
       }
       made = false;
     }
     // Anyone holding an existing directory's lock is a live creator or a command on a live
     // container: not a leftover.
-    const lock = lockDir(id, dir, made);
+    const lock = lockDir(store, id, made);
     if (lock === undefined) throw new ContainerExists(id);
     if (!made) {
-      if (store.hasState(dir)) {
+      if (store.hasStateAt(lock.fd)) {
         lock.release();
         throw new ContainerExists(id);
       }
-      empty(dir);
+      lock.leftover = true;
     }
     return lock;
   } finally {
-    root.release();
+    sc.close(rootLock);
   }
 }
 
 /** Locks an existing container; ContainerNotFound when it has no state. */
 export function acquire(store: StateStore, id: string): ContainerLock {
-  const dir = store.dirOf(id);
-  const lock = lockDir(id, dir, true);
+  const lock = lockDir(store, id, true);
   if (lock === undefined) throw new ContainerNotFound(id);
   // A concurrent delete may have removed the state while we waited for the lock.
-  if (!store.hasState(dir)) {
+  if (!store.hasStateAt(lock.fd)) {
     lock.release();
     throw new ContainerNotFound(id);
   }
   return lock;
 }
 
-/** Removes everything in a reused leftover directory (the last attempt's exec fifo). */
-function empty(dir: string): void {
-  try {
-    for (const e of Deno.readDirSync(dir)) Deno.removeSync(`${dir}/${e.name}`, { recursive: true });
-  } catch (err) {
-    throw new DenkiError(`cannot clear state directory ${dir}: ${causeOf(err)}`);
-  }
+/**
+ * Locks a container's directory whether or not it has state (waiting for a live creator);
+ * undefined when there is no directory.
+ */
+export function acquireAny(store: StateStore, id: string): ContainerLock | undefined {
+  return lockDir(store, id, true);
 }

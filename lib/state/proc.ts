@@ -1,8 +1,8 @@
 /** Reading /proc/<pid>/stat for liveness checks. */
 import { readTextRaw } from "../sys/rawfs.ts";
-import type { ContainerRecord } from "./record.ts";
+import type { ContainerRecord, CreatingRecord, OciState } from "./record.ts";
 import { EXEC_FIFO } from "./store.ts";
-import { type ContainerStatus, liveStatus, type ProcessInfo } from "./status.ts";
+import { type ContainerStatus, isAlive, liveStatus, type ProcessInfo } from "./status.ts";
 
 /**
  * Parses the text of /proc/<pid>/stat. The command name (field 2) may contain spaces and
@@ -53,4 +53,25 @@ export function currentStatus(record: ContainerRecord, dir: string): ContainerSt
   } catch {
     return "running";
   }
+}
+
+/**
+ * The OCI state shown for a directory without state.json: "creating" while the create that
+ * made it runs (pid: its init, once spawned), "stopped" with pid 0 once that create is gone,
+ * until `delete` removes what it left. A directory with no record at all is "stopped".
+ */
+export function creatingState(id: string, rec: CreatingRecord | undefined): OciState {
+  const creating = rec !== undefined &&
+    isAlive(rec.creatorPid, rec.creatorStartTime, readProcessInfo);
+  const initAlive = rec !== undefined && isAlive(rec.pid, rec.pidStartTime, readProcessInfo);
+  return {
+    ociVersion: "",
+    id,
+    pid: creating && initAlive ? rec.pid : 0,
+    status: creating ? "creating" : "stopped",
+    bundle: rec?.bundle ?? "",
+    rootfs: rec?.rootfs ?? "",
+    created: rec?.created ?? "",
+    owner: rec?.owner ?? "",
+  };
 }

@@ -2,7 +2,7 @@
  * The per-container record kept in `<root>/<id>/state.json`, its strict parser (a corrupt file
  * is an error naming the file, never a stack trace), and the OCI state JSON shown by `state`.
  */
-import { DenkiError } from "../errors.ts";
+import { DenkiError, quote } from "../errors.ts";
 import type { CgroupRecord } from "../cgroups/manager.ts";
 import type { Hook } from "../spec/config.ts";
 import type { ContainerStatus } from "./status.ts";
@@ -71,8 +71,35 @@ export function toOciState(rec: ContainerRecord, status: ContainerStatus): OciSt
   return state;
 }
 
-/** Parses state.json text; any problem is a DenkiError naming the file and the field. */
-export function parseRecord(file: string, text: string): ContainerRecord {
+/**
+ * What `create` records in `creating.json` before it makes anything (and again once its init
+ * exists): enough for `delete`, or a later `create` of the id, to undo a create that died.
+ */
+export interface CreatingRecord {
+  id: string;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  /** The create process: while it lives (same start time), the container is being created. */
+  creatorPid: number;
+  creatorStartTime: number;
+  /** The container's init once spawned, else 0. */
+  pid: number;
+  pidStartTime: number;
+  /** Where the container's cgroup goes, written before any of it is made. */
+  cgroup?: CgroupRecord;
+}
+
+type Fields = {
+  o: Record<string, unknown>;
+  str(k: string): string;
+  int(k: string): number;
+  corrupt(why: string): DenkiError;
+};
+
+/** A JSON object's fields, read strictly; problems are DenkiErrors naming the file. */
+function fields(file: string, text: string): Fields {
   const corrupt = (why: string) => new DenkiError(`corrupt state file ${file}: ${why}`);
   let data: unknown;
   try {
@@ -84,19 +111,41 @@ export function parseRecord(file: string, text: string): ContainerRecord {
     throw corrupt("not a JSON object");
   }
   const o = data as Record<string, unknown>;
-  const str = (k: string): string => {
-    if (typeof o[k] !== "string") throw corrupt(`"${k}" is missing or not a string`);
-    return o[k] as string;
+  return {
+    o,
+    corrupt,
+    str(k) {
+      if (typeof o[k] !== "string") throw corrupt(`"${k}" is missing or not a string`);
+      return o[k] as string;
+    },
+    int(k) {
+      const v = o[k];
+      if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+        throw corrupt(`"${k}" is missing or not a non-negative integer`);
+      }
+      return v;
+    },
   };
-  const int = (k: string): number => {
-    const v = o[k];
-    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-      throw corrupt(`"${k}" is missing or not a non-negative integer`);
-    }
-    return v;
-  };
+}
+
+function cgroupField(f: Fields): CgroupRecord | undefined {
+  const cg = f.o.cgroup as Record<string, unknown> | undefined;
+  if (
+    cg !== undefined &&
+    (typeof cg !== "object" || cg === null || typeof cg.path !== "string" ||
+      typeof cg.v1 !== "object" || cg.v1 === null || !Array.isArray(cg.created))
+  ) {
+    throw f.corrupt(`"cgroup" is not a cgroup record`);
+  }
+  return cg as CgroupRecord | undefined;
+}
+
+/** Parses state.json text; any problem is a DenkiError naming the file and the field. */
+export function parseRecord(file: string, text: string): ContainerRecord {
+  const f = fields(file, text);
+  const { o, str, int, corrupt } = f;
   const status = str("status") as ContainerStatus;
-  if (!STATUSES.includes(status)) throw corrupt(`unknown status "${status}"`);
+  if (!STATUSES.includes(status)) throw corrupt(`unknown status ${quote(status)}`);
   const ann = o.annotations ?? {};
   if (
     typeof ann !== "object" || ann === null || Array.isArray(ann) ||
@@ -104,14 +153,7 @@ export function parseRecord(file: string, text: string): ContainerRecord {
   ) {
     throw corrupt(`"annotations" is not an object of strings`);
   }
-  const cg = o.cgroup as Record<string, unknown> | undefined;
-  if (
-    cg !== undefined &&
-    (typeof cg !== "object" || cg === null || typeof cg.path !== "string" ||
-      typeof cg.v1 !== "object" || cg.v1 === null || !Array.isArray(cg.created))
-  ) {
-    throw corrupt(`"cgroup" is not a cgroup record`);
-  }
+  cgroupField(f);
   return {
     ...o,
     ociVersion: str("ociVersion"),
@@ -124,5 +166,23 @@ export function parseRecord(file: string, text: string): ContainerRecord {
     created: str("created"),
     owner: str("owner"),
     annotations: ann as Record<string, string>,
+  };
+}
+
+/** Parses creating.json text, as strictly as state.json. */
+export function parseCreating(file: string, text: string): CreatingRecord {
+  const f = fields(file, text);
+  const cgroup = cgroupField(f);
+  return {
+    id: f.str("id"),
+    bundle: f.str("bundle"),
+    rootfs: f.str("rootfs"),
+    created: f.str("created"),
+    owner: f.str("owner"),
+    creatorPid: f.int("creatorPid"),
+    creatorStartTime: f.int("creatorStartTime"),
+    pid: f.int("pid"),
+    pidStartTime: f.int("pidStartTime"),
+    ...(cgroup === undefined ? {} : { cgroup }),
   };
 }

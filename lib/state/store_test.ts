@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { StateStore } from "./store.ts";
 import { acquire, claim } from "./lock.ts";
-import { sampleRecord } from "./testing.ts";
+import { sampleCreating, sampleRecord } from "./testing.ts";
 
 function withRoot(fn: (root: string) => void | Promise<void>) {
   return async () => {
@@ -20,8 +20,10 @@ Deno.test(
     const store = new StateStore(root);
     assert.deepEqual(store.list(), [], "missing root lists nothing");
     const lock = claim(store, "c1");
-    assert.deepEqual(store.list(), [], "a container without state is not listed yet");
+    assert.deepEqual(store.list(), [{ id: "c1", creating: undefined }], "being created");
     assert.throws(() => store.read("c1"), { message: 'container "c1" does not exist' });
+    store.writeCreating(lock, sampleCreating("c1"));
+    assert.deepEqual(store.list(), [{ id: "c1", creating: sampleCreating("c1") }]);
     store.write(lock, sampleRecord("c1"));
     lock.release();
     assert.equal(Deno.statSync(root).mode! & 0o777, 0o700);
@@ -48,9 +50,15 @@ Deno.test(
       name: "ContainerExists",
       message: 'container "c1" already exists',
     });
+    assert.ok(!lock.leftover);
+    // A directory without state is a dead create's: handed back marked, and left as it is
+    // (only lifecycle/leftover.ts decides what in it may go).
     Deno.mkdirSync(`${root}/dead`);
+    Deno.writeTextFileSync(`${root}/dead/keep`, "x");
     const reused = claim(store, "dead");
     assert.equal(reused.dir, `${root}/dead`);
+    assert.ok(reused.leftover);
+    assert.equal(Deno.readTextFileSync(`${root}/dead/keep`), "x");
     reused.release();
   }),
 );
@@ -79,8 +87,17 @@ Deno.test(
     assert.throws(() => store.read("c2"), {
       message: `corrupt state file ${root}/c2/state.json: it belongs to container "other"`,
     });
+    Deno.mkdirSync(`${root}/c3`);
+    Deno.writeTextFileSync(`${root}/c3/creating.json`, "{}");
+    assert.throws(() => store.readCreatingAt(store.openDir("c3")!, "c3"), {
+      message: `corrupt state file ${root}/c3/creating.json: "id" is missing or not a string`,
+    });
     const entries = store.list();
-    assert.deepEqual(entries.map((e) => [e.id, "error" in e]), [["c1", true], ["c2", true]]);
+    assert.deepEqual(entries.map((e) => [e.id, "error" in e]), [
+      ["c1", true],
+      ["c2", true],
+      ["c3", true],
+    ]);
   }),
 );
 
@@ -89,6 +106,7 @@ Deno.test(
   withRoot((root) => {
     const store = new StateStore(root);
     const lock = claim(store, "c1");
+    store.writeCreating(lock, sampleCreating("c1"));
     for (let i = 0; i < 20; i++) store.write(lock, { ...sampleRecord("c1"), pid: i });
     lock.release();
     assert.equal(store.read("c1").pid, 19);
@@ -154,5 +172,77 @@ Deno.test(
     const waited = Number(new TextDecoder().decode((await child.output()).stdout).trim());
     // The child could only get the lock after we released it (about 300 ms in).
     assert.ok(waited >= 100, `waited only ${waited} ms`);
+  }),
+);
+
+Deno.test(
+  "store: a state root someone else can change is refused before anything in it is used",
+  withRoot((root) => {
+    Deno.mkdirSync(`${root}/c1`, { recursive: true });
+    Deno.writeTextFileSync(`${root}/c1/state.json`, JSON.stringify(sampleRecord("c1")));
+    const refused = (what: RegExp) => {
+      for (
+        const use of [
+          (s: StateStore) => s.read("c1"),
+          (s: StateStore) => s.list(),
+          (s: StateStore) => claim(s, "c2"),
+          (s: StateStore) => acquire(s, "c1"),
+        ]
+      ) {
+        assert.throws(() => use(new StateStore(root)), {
+          message: new RegExp(`^refusing state root ${root}: ${what.source}$`),
+        });
+      }
+    };
+    Deno.chmodSync(root, 0o777);
+    refused(/it is writable by group or others \(mode 777\)/);
+    Deno.chmodSync(root, 0o720);
+    refused(/it is writable by group or others \(mode 720\)/);
+    Deno.chmodSync(root, 0o700);
+    assert.equal(new StateStore(root).read("c1").id, "c1");
+    // A directory above it that others may write (not sticky) could swap the root.
+    const above = root.slice(0, root.lastIndexOf("/"));
+    Deno.chmodSync(above, 0o777);
+    refused(
+      new RegExp(`${above} above it is writable by group or others \\(mode 777\\) and not sticky`),
+    );
+    Deno.chmodSync(above, 0o1777);
+    assert.equal(new StateStore(root).read("c1").id, "c1", "sticky, like /tmp: fine");
+    Deno.chmodSync(above, 0o700);
+    if (Deno.uid() === 0) {
+      Deno.chownSync(root, 65534, 65534);
+      refused(/it belongs to uid 65534, not to the caller \(uid 0\) or root/);
+      Deno.chownSync(root, 0, 0);
+    }
+    assert.throws(() => new StateStore("/").list(), {
+      message: "refusing state root /: it is the file system root",
+    });
+    assert.equal(Deno.statSync(`${root}/c1/state.json`).isFile, true, "nothing touched");
+  }),
+);
+
+Deno.test(
+  "store: a link in a container's place is refused, never followed or emptied",
+  withRoot((root) => {
+    const store = new StateStore(root);
+    claim(store, "c0").release();
+    const target = `${root}/../target`;
+    Deno.mkdirSync(target);
+    Deno.writeTextFileSync(`${target}/precious`, "data");
+    Deno.writeTextFileSync(`${target}/state.json`, JSON.stringify(sampleRecord("c1")));
+    Deno.symlinkSync(target, `${root}/c1`);
+    const link = { message: `refusing state directory ${root}/c1: it is a symbolic link` };
+    assert.throws(() => claim(store, "c1"), link);
+    assert.throws(() => store.read("c1"), link);
+    assert.throws(() => acquire(store, "c1"), link);
+    assert.deepEqual(store.list().map((e) => e.id), ["c0"], "links are not listed");
+    assert.equal(Deno.readTextFileSync(`${target}/precious`), "data");
+    // A state file that is a link is refused the same way.
+    Deno.removeSync(`${root}/c1`);
+    Deno.mkdirSync(`${root}/c1`);
+    Deno.symlinkSync(`${target}/state.json`, `${root}/c1/state.json`);
+    assert.throws(() => store.read("c1"), {
+      message: `refusing ${root}/c1/state.json: it is a symbolic link`,
+    });
   }),
 );

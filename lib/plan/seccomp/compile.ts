@@ -19,7 +19,7 @@
  * - Arguments are 64 bits, compared high half then low half; on 32-bit ABIs (x86, x32, arm)
  *   only the low halves are compared, as libseccomp does.
  */
-import { DenkiError } from "../../errors.ts";
+import { DenkiError, quote } from "../../errors.ts";
 import type { Seccomp } from "../../spec/config.ts";
 import { Asm, type Label, OP } from "./asm.ts";
 import {
@@ -119,7 +119,7 @@ function actionValue(action: string, errnoRet: number | undefined, path: string)
     case "SCMP_ACT_NOTIFY":
       return SECCOMP_RET.USER_NOTIF;
   }
-  throw fail(path, `unknown action ${JSON.stringify(action)}`);
+  throw fail(path, `unknown action ${quote(String(action))}`);
 }
 
 /** The ABIs the filter covers, in the order the arch dispatch tests them. */
@@ -236,7 +236,7 @@ function emitCond(asm: Asm, c: Arg, wide: boolean, ok: Label, no: Label): void {
       return;
     }
   }
-  throw new DenkiError(`unknown seccomp operator ${JSON.stringify(c.op)}`);
+  throw new DenkiError(`unknown seccomp operator ${quote(String(c.op))}`);
 }
 
 /** The rules of one ABI, grouped by syscall number in first-seen order. */
@@ -342,9 +342,7 @@ export function compileSeccomp(
       }
       if (!known) {
         note(
-          `${path}.names[${j}]: unknown syscall ${JSON.stringify(name)} on ${
-            arches.join(", ")
-          }, skipped`,
+          `${path}.names[${j}]: unknown syscall ${quote(name)} on ${arches.join(", ")}, skipped`,
         );
       }
     });
