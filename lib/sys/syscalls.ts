@@ -445,7 +445,7 @@ export function pollOne(fd: number, events: number, timeoutMs: number): number {
 }
 
 /** Builds a NULL-terminated array of C string pointers (argv/envp), keeping the strings alive. */
-function cArray(items: readonly string[]): { ptrs: Uint8Array; keep: Uint8Array[] } {
+export function cArray(items: readonly string[]): { ptrs: Uint8Array; keep: Uint8Array[] } {
   const keep = items.map(cString);
   const ptrs = new BigUint64Array(items.length + 1);
   keep.forEach((b, i) => {
