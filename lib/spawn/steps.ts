@@ -16,6 +16,7 @@ const PR_CAP_AMBIENT = 47;
 const PR_CAP_AMBIENT_RAISE = 2;
 const PR_CAP_AMBIENT_CLEAR_ALL = 4;
 const CAP_V3 = 0x20080522;
+const CAP_SETPCAP = 8;
 const CLOSE_RANGE_CLOEXEC = 1 << 2;
 const SECCOMP_SET_MODE_FILTER = 1;
 const F_SETFD = 2;
@@ -179,14 +180,23 @@ export function credentialSteps(s: Script, c: CredentialPlan, who: string, retai
   }
 }
 
-/** Gives up capabilities kept by `credentialSteps(.., retain)`: the final sets and bounding set. */
-export function dropRetained(s: Script, c: CredentialPlan, retain: bigint, who: string): void {
-  if (retain === 0n) return;
-  const caps = capData(s, c.effective, c.permitted, c.inheritable);
-  s.call("capset", [caps.header, caps.data], `${who}: cannot set capabilities`);
+/** The retained capabilities to cut from the bounding set, CAP_SETPCAP (needed to cut) last. */
+export function boundingDrops(c: CredentialPlan, retain: bigint): number[] {
+  const caps: number[] = [];
   for (let cap = 0; cap <= CAP_LAST; cap++) {
     const bit = 1n << BigInt(cap);
-    if ((retain & bit) === 0n || (c.bounding & bit) !== 0n) continue;
+    if ((retain & bit) !== 0n && (c.bounding & bit) === 0n) caps.push(cap);
+  }
+  return caps.sort((a, b) => (a === CAP_SETPCAP ? 1 : 0) - (b === CAP_SETPCAP ? 1 : 0));
+}
+
+/**
+ * Gives up capabilities kept by `credentialSteps(.., retain)`: first out of the bounding set
+ * (that needs CAP_SETPCAP, so it goes last), then the final capability sets.
+ */
+export function dropRetained(s: Script, c: CredentialPlan, retain: bigint, who: string): void {
+  if (retain === 0n) return;
+  for (const cap of boundingDrops(c, retain)) {
     s.call(
       "prctl",
       [PR_CAPBSET_DROP, cap],
@@ -196,6 +206,8 @@ export function dropRetained(s: Script, c: CredentialPlan, retain: bigint, who: 
       },
     );
   }
+  const caps = capData(s, c.effective, c.permitted, c.inheritable);
+  s.call("capset", [caps.header, caps.data], `${who}: cannot set capabilities`);
 }
 
 /**

@@ -78,6 +78,10 @@ const TABLE = {
   open_tree: [428, 428],
   move_mount: [429, 429],
   mount_setattr: [442, 442],
+  fsopen: [430, 430],
+  fsconfig: [431, 431],
+  fsmount: [432, 432],
+  pipe2: [293, 59],
 } as const;
 
 /** Names of the syscalls denki makes. */
