@@ -8,6 +8,24 @@
  * from `process.env` of config.json alone, never from the environment denki was started with.
  */
 import type { Spec } from "../lib/spec/config.ts";
+import type { CredentialPlan, RlimitPlan, SeccompPlan } from "../lib/spawn/steps.ts";
+
+/**
+ * What is still to be applied when the executor takes over: the init has done everything
+ * Deno can do safely. An executor that execs a program hands this to the native stage (which
+ * applies it after Deno is gone); one that runs its workload in this process calls `lockDown`.
+ */
+export interface FinalSteps {
+  /** process.rlimits (RLIMIT_AS and kin would break Deno itself). */
+  rlimits: readonly RlimitPlan[];
+  /** The container's filter when it is not on yet. */
+  seccomp?: SeccompPlan | undefined;
+  /** The credentials the init applied, and what it kept for the filter (CAP_SYS_ADMIN). */
+  creds: CredentialPlan;
+  retain: bigint;
+  /** Installs the filter on this thread and drops what was kept for it (in-process runs). */
+  lockDown(): void;
+}
 
 /** What `exec` needs besides the spec. */
 export interface ExecContext {
@@ -19,12 +37,27 @@ export interface ExecContext {
   sandbox: boolean;
   /** The bundle directory (bind mount sources are relative to it). */
   bundle: string;
+  /**
+   * The exec fifo `start` reads. It stays open until the workload runs (close-on-exec, or
+   * closed by an in-process executor right before the guest starts), so a failure on the way
+   * is written there too and `start` reports it.
+   */
+  startFd?: number | undefined;
+  /** Tells `start` the workload is about to run ("0" on the fifo): call it once, last. */
+  release(): void;
+  /** What is left to apply (undefined in the rootless sandbox, which changes nothing). */
+  final?: FinalSteps | undefined;
 }
 
 /** Runs one kind of workload. */
 export interface Executor {
   /** Short name for logs and errors ("linux", "wasm"). */
   readonly name: string;
+  /**
+   * True when the workload runs inside the init's own process (the Wasm host) instead of
+   * replacing it with execve: the init's Deno then lives as long as the container.
+   */
+  readonly inProcess?: boolean;
   /**
    * True when this executor runs the workload; false lets the next one try. `rootfs` is the
    * host path at `create` and "/" inside the init once the root is switched.

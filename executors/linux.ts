@@ -1,50 +1,21 @@
 /**
  * The Linux executor: the workload is a program in the container's root, started with
- * execve(2) from the init's JS thread, with exactly `process.env` as its environment.
+ * execve(2) by the native stage the init becomes, with exactly `process.env` as its
+ * environment.
  */
 import { DenkiError } from "../lib/errors.ts";
 import type { Spec } from "../lib/spec/config.ts";
 import * as sc from "../lib/sys/syscalls.ts";
+import { envWithHome, lookPathIn, withRoot } from "../lib/linux/lookpath.ts";
+import { tailSteps } from "../lib/linux/launch.ts";
+import { Script } from "../lib/spawn/script.ts";
+import { execStage } from "../lib/spawn/stage.ts";
 import { type ExecContext, type Executor, specEnv } from "./executor.ts";
 
-/** The search path when process.env has no PATH (what runc's Go lookup falls back to). */
-export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/** The PATH value of an environment list, or the default. */
-export function pathOf(env: readonly string[]): string {
-  for (let i = env.length - 1; i >= 0; i--) {
-    if (env[i]!.startsWith("PATH=")) return env[i]!.slice(5);
-  }
-  return DEFAULT_PATH;
-}
-
-function isExecutableFile(path: string): boolean {
-  const mode = sc.statMode(sc.AT_FDCWD, path, 0);
-  return mode !== undefined && (mode & sc.S_IFMT) === sc.S_IFREG && (mode & 0o111) !== 0;
-}
-
-/**
- * Finds args[0] as execvp would, in the current root: a name with a slash is used as is,
- * others are searched in PATH. Messages match runc's, which podman classifies (127).
- */
+/** Finds args[0] in the current root (the container's, inside the init). */
 export function lookPath(name: string, env: readonly string[]): string {
-  if (name.includes("/")) {
-    const mode = sc.statMode(sc.AT_FDCWD, name, 0);
-    if (mode === undefined) {
-      throw new DenkiError(`exec: "${name}": stat ${name}: no such file or directory`);
-    }
-    if (!isExecutableFile(name)) throw new DenkiError(`exec: "${name}": permission denied`);
-    return name;
-  }
-  for (const dir of pathOf(env).split(":")) {
-    const candidate = `${dir === "" ? "." : dir}/${name}`;
-    if (isExecutableFile(candidate)) return candidate;
-  }
-  throw new DenkiError(`exec: "${name}": executable file not found in $PATH`);
+  return withRoot((root) => lookPathIn(root, name, env));
 }
-
-const SIGKILL = 9;
-const SIGSTOP = 19;
 
 /** The Linux executor. */
 export const linuxExecutor: Executor = {
@@ -54,18 +25,27 @@ export const linuxExecutor: Executor = {
     // The root is "/" here: the init has switched to the container's.
     lookPath(spec.process!.args![0]!, specEnv(spec));
   },
-  handleEnvs: specEnv,
+  handleEnvs(spec) {
+    // HOME from the container's own passwd, as runc does; everything else is process.env.
+    return withRoot((root) => envWithHome(root, specEnv(spec), spec.process?.user?.uid ?? 0));
+  },
   exec(spec: Spec, env: string[], ctx: ExecContext): Promise<never> {
     const args = spec.process!.args!;
     const path = lookPath(args[0]!, env);
-    // Deno ignores SIGPIPE and may block signals; an ignored signal stays ignored across
-    // execve, so every disposition goes back to the default and the mask is cleared.
-    for (let sig = 1; sig <= 64; sig++) {
-      if (sig !== SIGKILL && sig !== SIGSTOP) sc.signalDefault(sig);
-    }
-    sc.unblockAllSignals();
-    // Deno holds descriptors without close-on-exec; only stdio and preserved fds may pass.
-    sc.cloexecRange(3 + ctx.preserveFds);
-    sc.execve(path, args, env);
+    const final = ctx.final;
+    if (final === undefined) throw new DenkiError("the Linux executor needs the init's last steps");
+    // Deno goes away here: the stage applies rlimits, marks every fd but stdio and the
+    // preserved ones close-on-exec, installs the filter and execs, and reports a failing
+    // step on the container's stderr and to `start` through the exec fifo.
+    const s = new Script(Deno.build.arch);
+    tailSteps(s, { ...final, preserveFds: ctx.preserveFds, path, argv: args, env }, "denki init");
+    const report = { fd: 2, failCode: EXEC_FAILED, text: true };
+    // The fifo must live through the stage's own exec; the stage marks it close-on-exec.
+    if (ctx.startFd !== undefined) sc.setCloexec(ctx.startFd, false);
+    ctx.release();
+    execStage(s.build(ctx.startFd === undefined ? report : { ...report, fd2: ctx.startFd }));
   },
 };
+
+/** The status of a container whose workload could not be started after `start`. */
+export const EXEC_FAILED = 255;

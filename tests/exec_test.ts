@@ -56,7 +56,8 @@ T("the environment is the process's env plus --env, never the caller's", async (
   });
   assert.equal(r.code, 0, r.stderr);
   const env = r.stdout.trim().split("\n").filter((l) => !l.startsWith("PWD=")).sort();
-  assert.deepEqual(env, ["ADDED=1", "FROM_CONFIG=yes", "PATH=/bin"].sort());
+  // HOME is added from the container's passwd (root's entry), as runc does.
+  assert.deepEqual(env, ["ADDED=1", "FROM_CONFIG=yes", "HOME=/root", "PATH=/bin"].sort());
 });
 
 T("exit status, user, cwd, capabilities, no_new_privs, groups", async (lab) => {

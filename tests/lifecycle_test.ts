@@ -203,12 +203,44 @@ T(
       const r = await lab.denki(["run", "--bundle", b.dir, "c2"], { env });
       assert.equal(r.code, 0, r.stderr);
       const [environ, envOut] = r.stdout.split("---\n");
-      assert.equal(environ, "PATH=/bin\nB=second\nA=first\n", "exactly process.env, in order");
+      // process.env in order, plus HOME (as runc adds it) from root's entry in the image's passwd.
+      assert.equal(environ, "PATH=/bin\nB=second\nA=first\nHOME=/root\n", "process.env and HOME");
       assert.doesNotMatch(r.stdout, /hunter2|TOP_SECRET|LISTEN_/);
       assert.deepEqual(
         envOut!.trim().split("\n").sort(),
-        ["A=first", "B=second", "PATH=/bin", "PWD=/", "SHLVL=1"].sort(),
+        ["A=first", "B=second", "HOME=/root", "PATH=/bin", "PWD=/", "SHLVL=1"].sort(),
       );
+    }),
+);
+
+T(
+  "HOME comes from the container's own /etc/passwd when process.env has none, for run and exec",
+  () =>
+    withLab(async (lab) => {
+      const b = lab.bundle((c) => {
+        c.process.env = ["PATH=/bin"];
+        c.process.args = ["sh", "-c", 'echo "home=$HOME"; sleep 5'];
+        c.process.user = { uid: 1000, gid: 1000 };
+      });
+      Deno.mkdirSync(`${b.rootfs}/etc`, { recursive: true });
+      Deno.writeTextFileSync(
+        `${b.rootfs}/etc/passwd`,
+        "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n",
+      );
+      // The host's HOME must never be what the workload sees.
+      const env = { HOME: "/host/home/secret" };
+      const created = await lab.denki(["run", "-d", "--bundle", b.dir, "c1"], { env });
+      assert.equal(created.code, 0, created.stderr);
+      const exec = await lab.denki(["exec", "c1", "sh", "-c", 'echo "exec home=$HOME"'], { env });
+      assert.equal(exec.code, 0, exec.stderr);
+      assert.equal(exec.stdout, "exec home=/home/alice\n");
+      const given = await lab.denki(["exec", "-e", "HOME=/given", "c1", "sh", "-c", "echo $HOME"]);
+      assert.equal(given.stdout, "/given\n", "a HOME in the process's env is kept");
+      const root = await lab.denki(["exec", "-u", "0", "c1", "sh", "-c", "echo $HOME"]);
+      assert.equal(root.stdout, "/root\n");
+      await lab.denki(["delete", "--force", "c1"]);
+      const r = await lab.denki(["run", "--bundle", b.dir, "c2"], { env });
+      assert.match(r.stdout, /^home=\/home\/alice$/m);
     }),
 );
 

@@ -28,18 +28,6 @@ const TIGHT = [
   limit("RLIMIT_STACK", 8 * MIB),
 ];
 
-/**
- * Today's init sets process.rlimits on itself before the executor runs (issue 12 moves that
- * to each executor): a 1 GiB RLIMIT_AS on the Deno init kills V8 and RLIMIT_NOFILE 64 starves
- * it, so rootful checks of those limits wait for that change.
- */
-function initLeavesRlimits(): Requirement {
-  const init = Deno.readTextFileSync(new URL("../lib/linux/init.ts", import.meta.url));
-  return /applyRlimits\(spec\)/.test(init)
-    ? "the init still applies process.rlimits to itself (issue 12)"
-    : undefined;
-}
-
 let probe: Uint8Array | undefined;
 function probeModule(): Uint8Array {
   probe ??= Deno.readFileSync(compile(`${HERE}wasm/probe.c`));
@@ -168,7 +156,7 @@ testWith(
 
 testWith(
   "wasm rlimits: rootful guest under RLIMIT_AS 1 GiB / NOFILE 64; memory and fds capped",
-  [root(), tools, initLeavesRlimits()],
+  [root(), tools],
   () =>
     withLab(async (lab) => {
       await memoryAndDescriptors(rootful(lab));

@@ -68,6 +68,7 @@ function preservedSockets(count: number): number[] {
 /** The Wasm executor. */
 export const wasmExecutor: Executor = {
   name: "wasm",
+  inProcess: true,
   canHandle(spec, rootfs) {
     if (wantsWasm(spec)) return true;
     const p = modulePath(spec, rootfs);
@@ -113,8 +114,14 @@ export const wasmExecutor: Executor = {
         ...(limits.fsize !== undefined ? { fsize: limits.fsize } : {}),
       },
     };
-    // The last step before the guest runs: the limits that apply to the whole process.
+    // The limits that apply to the whole process, then the filter (the guest runs in this
+    // process, so nothing else may follow it but the Worker), then `start` learns the
+    // workload runs as the fifo closes.
     applyProcessLimits(limits);
-    return runInWorker(source, job, guestPermissions(mounts, ctx.sandbox));
+    return runInWorker(source, job, guestPermissions(mounts, ctx.sandbox), () => {
+      ctx.final?.lockDown();
+      ctx.release();
+      if (ctx.startFd !== undefined) sc.close(ctx.startFd);
+    });
   },
 };

@@ -2,7 +2,7 @@
 import { DenkiError } from "../../lib/errors.ts";
 import type { Spec } from "../../lib/spec/config.ts";
 import { WASI_FUNCTIONS } from "./wasi/functions.ts";
-import { pathOf } from "../linux.ts";
+import { pathOf } from "../../lib/linux/lookpath.ts";
 import { Vfs } from "./wasi/vfs.ts";
 import { capMemory, type GuestLimits, MemoryLimitError, WASM_PAGE } from "./limits.ts";
 

@@ -37,36 +37,45 @@ export function guestPermissions(
     : { ...none, read: true, write: true, ffi: true };
 }
 
-/** Runs `job` in a Worker with `permissions`; exits the process when the guest ends. */
+/**
+ * Runs `job` in a Worker with `permissions`; exits the process when the guest ends. The signals
+ * that end a guest are handled from before `beforeStart` runs (the init's last steps: the
+ * filter goes on, `start` is told), so none sent once the container counts as running is lost;
+ * the Worker starts after it, under the filter.
+ */
 export async function runInWorker(
   source: string,
   job: GuestJob,
   permissions: Deno.PermissionOptionsObject,
+  beforeStart: () => void = () => {},
 ): Promise<never> {
-  const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
-  const worker = new Worker(url, { type: "module", deno: { permissions } } as WorkerOptions);
+  const running: { worker?: Worker } = {};
   for (const [name, n] of FATAL) {
     Deno.addSignalListener(name, () => {
-      worker.terminate();
+      running.worker?.terminate();
       Deno.exit(128 + n);
     });
   }
+  const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+  beforeStart();
+  const started = new Worker(url, { type: "module", deno: { permissions } } as WorkerOptions);
+  running.worker = started;
   const result = await new Promise<GuestResult>((resolve) => {
     const writable = job.mounts.filter((m) => !m.readonly);
-    worker.onmessage = (e: MessageEvent<GuestResult | BrokerRequest>) => {
+    started.onmessage = (e: MessageEvent<GuestResult | BrokerRequest>) => {
       if (e.data.type === "broker") {
         if (job.broker) serveBroker(job.broker, writable, e.data);
       } else {
         resolve(e.data);
       }
     };
-    worker.onerror = (e: ErrorEvent) => {
+    started.onerror = (e: ErrorEvent) => {
       e.preventDefault();
       resolve({ type: "error", message: e.message });
     };
-    worker.postMessage(job);
+    started.postMessage(job);
   });
-  worker.terminate();
+  started.terminate();
   exitWith(result);
 }
 

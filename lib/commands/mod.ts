@@ -93,12 +93,6 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./features.ts")).command,
   },
   {
-    name: "exec-init",
-    summary: "the process exec starts (not for direct use)",
-    hidden: true,
-    load: async () => (await import("./exec_init.ts")).command,
-  },
-  {
     name: "init",
     summary: "the container init (started by create; not for direct use)",
     hidden: true,

@@ -42,16 +42,23 @@ export const command: DenkiCommand<typeof options> = {
       try {
         await startContainer(root, id, log);
       } catch (err) {
+        // What the init said on its way out (the failing step) reaches the caller first.
+        await created.stdio?.relay(pid);
         await deleteContainer(root, id, true, log);
         throw err;
       }
       if (opts.detach) return 0;
-      const status = terminal ? await terminal.relay(pid) : await sc.waitChild(pid);
+      const status = terminal
+        ? await terminal.relay(pid)
+        : created.stdio
+        ? await created.stdio.relay(pid)
+        : await sc.waitChild(pid);
       terminal?.detach();
       await deleteContainer(root, id, true, log);
       return status.code;
     } finally {
       terminal?.detach();
+      created.stdio?.close();
       stopForwarding();
     }
   },

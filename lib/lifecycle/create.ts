@@ -9,7 +9,10 @@ import { selectExecutor } from "../../executors/executor.ts";
 import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
-import { namespaceProblems, withChildNamespaces } from "../linux/namespaces.ts";
+import { initLaunchPlan, namespaceProblems, openJoined } from "../linux/namespaces.ts";
+import { initLaunchScript, sendGo, stageFailure, startStage } from "../linux/launch.ts";
+import type { Script } from "../spawn/script.ts";
+import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
 import { selfCommand } from "../self.ts";
 import type { Spec } from "../spec/config.ts";
@@ -26,6 +29,7 @@ import { hookState } from "./common.ts";
 import { forwardNotifyFd } from "../linux/seccomp.ts";
 import { writePidFile } from "./pid_file.ts";
 import { consoleEnds, receiveMaster } from "./console_socket.ts";
+import { type StdioPipes, stdioPipes } from "./stdio_relay.ts";
 import { EXEC_FIFO } from "../state/store.ts";
 import { signalName } from "../plan/signals.ts";
 import { Cgroup } from "../cgroups/manager.ts";
@@ -60,6 +64,11 @@ export interface Created {
   record: ContainerRecord;
   /** The pty master, for a foreground `run` whose process has a terminal (close-on-exec). */
   console?: number;
+  /**
+   * A foreground `run` without a terminal: the pipes that are the process's stdio, which `run`
+   * relays (the container never sees the caller's own files, as under runc).
+   */
+  stdio?: StdioPipes;
 }
 
 /** Everything checked before any file is touched. */
@@ -69,6 +78,8 @@ interface Checked {
   bundle: string;
   rootfs: string;
   executor: string;
+  /** The executor runs the workload inside the init's Deno (Executor.inProcess). */
+  inProcess: boolean;
   sandbox: boolean;
   /** The container's cgroup path, or undefined when it gets none (rootless). */
   cgroupPath: string | undefined;
@@ -135,7 +146,16 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   const cgroupPath = (Deno.uid() ?? 0) !== 0
     ? undefined
     : containerCgroupPath(spec.linux?.cgroupsPath, opts.id, opts.systemdCgroup ?? false);
-  return { spec, configText, bundle, rootfs, executor: executor.name, sandbox, cgroupPath };
+  return {
+    spec,
+    configText,
+    bundle,
+    rootfs,
+    executor: executor.name,
+    inProcess: executor.inProcess === true,
+    sandbox,
+    cgroupPath,
+  };
 }
 
 /**
@@ -216,9 +236,14 @@ export async function createContainer(
     throw err;
   }
   let pid: number | undefined;
+  let script: Script | undefined;
   let master: number | undefined;
   let channel: SyncChannel | undefined;
   let cgroup: Cgroup | undefined;
+  // As `runc run` does: a foreground process without a terminal gets pipes, relayed by `run`.
+  const pipes = opts.foreground && !spec.process!.terminal && !checked.sandbox
+    ? stdioPipes()
+    : undefined;
   try {
     if (layout !== undefined) {
       cgroup = Cgroup.create(layout, checked.cgroupPath!, realIo, new FileParentBook(root));
@@ -227,24 +252,39 @@ export async function createContainer(
     const [parentEnd, childEnd] = sc.socketpair();
     sc.setCloexec(parentEnd, true);
     channel = new SyncChannel(parentEnd);
-    const [exe, ...args] = selfCommand(["init", String(childEnd)]);
+    const argv = selfCommand(["init", String(childEnd)]);
     try {
       // Inheritable only for this spawn: hooks run by this process must not get it.
       if (tty) sc.setCloexec(tty.initEnd, false);
       // An empty environment: nothing of the caller's reaches the init (or the workload).
-      const spawn = () => sc.spawn(exe!, [exe!, ...args], []);
-      pid = checked.sandbox ? spawn() : withChildNamespaces(spec, spawn);
+      if (checked.sandbox) pid = sc.spawn(argv[0]!, argv, []);
+      else {
+        ({ pid, script } = await launchInit(spec, argv, childEnd, channel, {
+          inProcess: checked.inProcess,
+          stdio: pipes?.child,
+        }));
+      }
     } finally {
       sc.close(childEnd);
       tty?.closeInitEnd();
+      pipes?.closeChildEnds();
     }
     log.debug(`container "${opts.id}": init is pid ${pid}`);
+    // Recorded before the init may go on, so a create killed from here on leaves its pid.
     store.writeCreating(lock, withInit(creating, pid));
+    if (!checked.sandbox) sendGo(channel);
     // The init says hello once its runtime is up; it joins the cgroup then, before it
     // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
     // charged to the caller, so a tight memory limit is the workload's, not the runtime's.
     const hello = channel.receive();
     if (hello === undefined) throw await initDied(pid);
+    if (hello.type === "stage-fail") {
+      await sc.waitChild(pid);
+      pid = undefined;
+      throw script === undefined
+        ? new DenkiError("container init failed")
+        : stageFailure(script, hello);
+    }
     if (hello.type !== "hello") {
       throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(hello)}`);
     }
@@ -326,8 +366,13 @@ export async function createContainer(
     if (!channel.send({ type: "recorded" })) {
       throw new DenkiError("container init exited right after it was ready");
     }
-    return master === undefined ? { record } : { record, console: master };
+    return {
+      record,
+      ...(master === undefined ? {} : { console: master }),
+      ...(pipes === undefined ? {} : { stdio: pipes }),
+    };
   } catch (err) {
+    pipes?.close();
     if (master !== undefined) sc.close(master);
     if (pid !== undefined) {
       sc.kill(pid, 9);
@@ -344,6 +389,28 @@ export async function createContainer(
     channel?.close();
     tty?.close();
     lock.release();
+  }
+}
+
+/**
+ * Starts the init through the native stage, which joins and makes the container's namespaces
+ * first; returns the init's pid (a child of this process, waiting for the go-ahead).
+ */
+async function launchInit(
+  spec: Spec,
+  argv: readonly string[],
+  channelFd: number,
+  channel: SyncChannel,
+  how: { inProcess: boolean; stdio: readonly [number, number, number] | undefined },
+): Promise<{ pid: number; script: Script }> {
+  const joined = openJoined(spec);
+  try {
+    const mountinfo = readTextRaw("/proc/self/mountinfo") ?? "";
+    const plan = initLaunchPlan(spec, argv, channelFd, joined, mountinfo, how.inProcess, how.stdio);
+    const script = initLaunchScript(plan, Deno.build.arch);
+    return { pid: await startStage(script, channel, channelFd), script };
+  } finally {
+    for (const ns of joined) sc.close(ns.fd);
   }
 }
 

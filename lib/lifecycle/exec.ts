@@ -1,20 +1,30 @@
 /**
- * `exec`, the runtime side: check the container can take a new process, spawn denki's
- * `exec-init` in the container's pid namespace, put it in the container's cgroup, hand it
- * the process to run, and wait for it (or, detached, leave it running with a pid file).
+ * `exec`, the runtime side: check the container can take a new process, plan it (program,
+ * environment, credentials, filter), start it through the native stage, put it in the
+ * container's cgroup, let it run, and wait for it (or, detached, leave it running with a pid
+ * file).
  */
 import { Cgroup } from "../cgroups/manager.ts";
 import { causeOf, DenkiError, InvalidState, SpecError } from "../errors.ts";
-import type { ExecBootstrap } from "../linux/exec_init.ts";
-import { withPidNamespace } from "../linux/namespaces.ts";
+import {
+  execLaunchScript,
+  type NamespaceFd,
+  retainedCaps,
+  sendGo,
+  stageFailure,
+  startStage,
+} from "../linux/launch.ts";
+import { envWithHome, lookPathIn } from "../linux/lookpath.ts";
+import { checkCapabilities, credentialPlan, rlimitPlans } from "../linux/process.ts";
+import { CONSOLE_MESSAGE } from "../linux/console.ts";
+import { compileCached } from "../linux/seccomp_cache.ts";
 import type { Logger } from "../log.ts";
 import { NAMESPACES } from "../plan/namespaces.ts";
-import { signalName } from "../plan/signals.ts";
-import { selfCommand } from "../self.ts";
+import type { Script } from "../spawn/script.ts";
 import type { Process, Spec } from "../spec/config.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { validateSpec } from "../spec/validate.ts";
-import { currentStatus } from "../state/proc.ts";
+import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { requireStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
@@ -27,6 +37,7 @@ import { attachTerminal } from "./console_relay.ts";
 import { type ConsoleEnds, consoleEnds, receiveMaster } from "./console_socket.ts";
 import { FORWARDED, forwardSignals } from "./forward.ts";
 import { writePidFile } from "./pid_file.ts";
+import { stdioPipes } from "./stdio_relay.ts";
 
 /** What `exec` was asked to do. */
 export interface ExecOptions {
@@ -90,12 +101,7 @@ export async function execInContainer(
       `cannot exec in container "${id}": a rootless Wasm sandbox has no namespaces to join`,
     );
   }
-  const { spec, text, file } = containerSpec(rec);
-  if ((spec.linux?.namespaces ?? []).some((n) => n.type === "time")) {
-    throw new DenkiError(
-      `cannot exec in container "${id}": joining its time namespace needs a single-threaded process`,
-    );
-  }
+  const { spec } = containerSpec(rec);
   const process = checkedProcess(spec, opts.process(spec), "the exec process");
   // runc's rules: a detached terminal needs someone to hold its master, and a console
   // socket is only for a detached terminal.
@@ -108,7 +114,7 @@ export async function execInContainer(
   const tty = process.terminal ? consoleEnds(opts.consoleSocket) : undefined;
   try {
     const seccompCache = seccompCacheDir(store.dirOf(id));
-    return await spawnExec({ rec, spec, text, file, process, opts, tty, log, seccompCache });
+    return await spawnExec({ rec, spec, process, opts, tty, log, seccompCache });
   } finally {
     tty?.close();
   }
@@ -118,9 +124,6 @@ export async function execInContainer(
 interface ExecJob {
   rec: ContainerRecord;
   spec: Spec;
-  /** The container's config.json text and path. */
-  text: string;
-  file: string;
   process: Process;
   opts: ExecOptions;
   tty: ConsoleEnds | undefined;
@@ -128,70 +131,119 @@ interface ExecJob {
   seccompCache: string;
 }
 
+/**
+ * Opens the container init's namespaces (and its root) through /proc, then checks that the
+ * pid is still that init (its start time), so a reused pid cannot point exec elsewhere.
+ */
+function openInit(rec: ContainerRecord, spec: Spec): { join: NamespaceFd[]; root: number } {
+  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+  const join: NamespaceFd[] = [];
+  let root: number | undefined;
+  try {
+    for (const type of types) {
+      const path = `/proc/${rec.pid}/ns/${NAMESPACES[type].proc}`;
+      join.push({ type, fd: sc.open(path, sc.O_RDONLY) });
+    }
+    root = sc.open(`/proc/${rec.pid}/root`, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
+    if (readProcessInfo(rec.pid)?.startTime !== rec.pidStartTime) throw new Error("pid reused");
+    return { join, root };
+  } catch {
+    for (const ns of join) sc.close(ns.fd);
+    if (root !== undefined) sc.close(root);
+    throw new InvalidState(`cannot exec in container "${rec.id}": container not running`);
+  }
+}
+
+/**
+ * Runs the process through the native stage: it joins the init's namespaces from the host's
+ * pid namespace, then forks the process into the container, where it sets itself up (terminal,
+ * cwd, user, capabilities, rlimits, filter) and execs. Nothing but that process, with nothing
+ * of the host, is ever visible inside the container.
+ */
 async function spawnExec(job: ExecJob): Promise<number> {
-  const { rec, spec, text, file, process, opts, tty, log } = job;
+  const { rec, spec, process, opts, tty, log } = job;
   const id = rec.id;
+  const seccomp = spec.linux?.seccomp &&
+    await compileCached(spec.linux.seccomp, Deno.build.arch, job.seccompCache);
+  const creds = credentialPlan({ ...spec, process });
+  checkCapabilities(creds, retainedCaps(creds, seccomp));
+  const { join, root } = openInit(rec, spec);
+  // Foreground without a terminal: the process gets pipes, never the caller's own files.
+  const pipes = !opts.detach && tty === undefined ? stdioPipes() : undefined;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
   const channel = new SyncChannel(parentEnd);
   let pid: number | undefined;
   let running = false;
+  let script: Script;
   try {
-    const [exe, ...args] = selfCommand(["exec-init", String(childEnd)]);
-    const spawn = () => sc.spawn(exe!, [exe!, ...args], []);
+    const args = process.args!;
+    const env = envWithHome(root, process.env ?? [], creds.uid);
+    const path = lookPathIn(root, args[0]!, env, process.cwd);
+    if (tty) sc.setCloexec(tty.initEnd, false);
+    script = execLaunchScript({
+      channel: childEnd,
+      join,
+      terminal: tty === undefined ? undefined : {
+        socket: tty.initEnd,
+        uid: creds.uid,
+        size: process.consoleSize === undefined
+          ? undefined
+          : { rows: process.consoleSize.height, cols: process.consoleSize.width },
+        message: CONSOLE_MESSAGE,
+      },
+      stdio: pipes?.child,
+      umask: process.user?.umask ?? 0o022,
+      cwd: process.cwd,
+      tail: {
+        rlimits: rlimitPlans({ ...spec, process }),
+        preserveFds: opts.preserveFds,
+        seccomp,
+        creds,
+        retain: retainedCaps(creds, seccomp),
+        path,
+        argv: args,
+        env,
+      },
+    }, Deno.build.arch);
     try {
-      // Inheritable only for this spawn.
-      if (tty) sc.setCloexec(tty.initEnd, false);
-      const ownPidNs = (spec.linux?.namespaces ?? []).some((n) => n.type === "pid");
-      if (ownPidNs) {
-        let nsFd: number;
-        try {
-          nsFd = sc.open(`/proc/${rec.pid}/ns/${NAMESPACES.pid.proc}`, sc.O_RDONLY | sc.O_CLOEXEC);
-        } catch {
-          throw new InvalidState(`cannot exec in container "${id}": container not running`);
-        }
-        pid = withPidNamespace(nsFd, `pid namespace of ${rec.pid}`, spawn);
-      } else {
-        pid = spawn();
-      }
+      pid = await startStage(script, channel, childEnd);
     } finally {
       sc.close(childEnd);
+      for (const ns of join) sc.close(ns.fd);
       tty?.closeInitEnd();
+      pipes?.closeChildEnds();
     }
     log.debug(`container "${id}": exec process is pid ${pid}`);
-    const hello = channel.receive();
-    if (hello?.type !== "hello") throw await processDied(pid);
     new Cgroup(rec.cgroup!).joinBeside(pid, rec.pid);
-    const boot: ExecBootstrap = {
-      config: text,
-      configFile: file,
-      process,
-      initPid: rec.pid,
-      preserveFds: opts.preserveFds,
-      bundle: rec.bundle,
-      seccompCache: job.seccompCache,
-      ...(tty ? { consoleSocket: tty.initEnd } : {}),
-    };
-    channel.send({ type: "bootstrap", ...boot });
-    let answer = channel.receive();
-    if (answer?.type === "seccompFd") {
-      const state = recordHookState({ ...rec, pid }, "running");
-      forwardNotifyFd(channel, spec.linux!.seccomp!, state, "exec process");
-      answer = channel.receive();
-    }
-    // End of file without a word: the channel closed at execve, so the command runs.
-    if (answer?.type === "error") {
-      await sc.waitChild(pid);
-      pid = undefined;
-      throw new DenkiError(String(answer.message));
-    }
-    if (answer !== undefined) {
-      throw new DenkiError(`exec process sent an unexpected message: ${JSON.stringify(answer)}`);
+    sendGo(channel);
+    for (;;) {
+      const msg = channel.receive();
+      // End of file: the channel closed at execve, so the command runs.
+      if (msg === undefined) break;
+      if (msg.type === "seccompFd") {
+        const state = recordHookState({ ...rec, pid }, "running");
+        forwardNotifyFd(channel, spec.linux!.seccomp!, state, "exec process");
+        continue;
+      }
+      if (msg.type === "stage-fail") {
+        await sc.waitChild(pid);
+        pid = undefined;
+        throw stageFailure(script, msg);
+      }
+      throw new DenkiError(`exec process sent an unexpected message: ${JSON.stringify(msg)}`);
     }
     running = true;
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
     if (opts.detach) return 0;
-    if (tty?.keep === undefined) return await waitForwarding(pid);
+    if (tty?.keep === undefined) {
+      const stop = forwardSignals(pid);
+      try {
+        return (await pipes!.relay(pid)).code;
+      } finally {
+        stop();
+      }
+    }
     // The master came before the exec, so it is already waiting on our end.
     const terminal = attachTerminal(receiveMaster(tty.keep));
     const stop = forwardSignals(pid, FORWARDED.filter((s) => s !== "SIGWINCH"));
@@ -209,25 +261,7 @@ async function spawnExec(job: ExecJob): Promise<number> {
     throw err;
   } finally {
     channel.close();
+    pipes?.close();
+    sc.close(root);
   }
-}
-
-/** Waits for the process, passing signals on; its status as a shell reports it. */
-async function waitForwarding(pid: number): Promise<number> {
-  const stop = forwardSignals(pid);
-  try {
-    return (await sc.waitChild(pid)).code;
-  } finally {
-    stop();
-  }
-}
-
-/** The error for an exec process that ended before it could report (reaps it). */
-async function processDied(pid: number): Promise<DenkiError> {
-  const status = await sc.waitChild(pid);
-  return new DenkiError(
-    `exec process exited before it started (${
-      status.signal ? `killed by ${signalName(status.signal)}` : `exit status ${status.code}`
-    })`,
-  );
 }

@@ -23,12 +23,27 @@ function removeFifo(path: string): void {
   }
 }
 
+/** Whatever is left in the fifo once its writer is dead, up to its end (or one second). */
+function drainFifo(fd: number, buf: Uint8Array): number[] {
+  const out: number[] = [];
+  const end = Date.now() + 1000;
+  while (Date.now() < end) {
+    const r = sc.tryRead(fd, buf);
+    if (r.n > 0) out.push(...buf.subarray(0, r.n));
+    else if (r.n === 0) break;
+    else sc.pollOne(fd, POLLIN, 50);
+  }
+  return out;
+}
+
 /**
  * Opens the fifo for reading (which lets the init's blocking open for writing return) and
- * reads its verdict: "0", or "1" followed by an error message. Polls so that an init that
- * dies instead of answering is noticed.
+ * reads its verdict until the init's end closes, which happens when the workload runs: "0"; or
+ * "1" and an error message (a startContainer hook failed); or "0" and an error message (a step
+ * after the release failed, and the workload never ran). Polls so that an init that dies
+ * instead of answering is noticed.
  */
-function releaseInit(dir: string, rec: ContainerRecord): void {
+function releaseInit(dir: string, rec: ContainerRecord, log: Logger): void {
   const path = `${dir}/${EXEC_FIFO}`;
   let fd: number;
   try {
@@ -52,13 +67,13 @@ function releaseInit(dir: string, rec: ContainerRecord): void {
       // 0 bytes: no writer yet (nothing read so far) or the init closed its end (done).
       if (r.n === 0 && chunks.length > 0) break;
       if (!isAlive(rec.pid, rec.pidStartTime, readProcessInfo)) {
-        // It may have answered (a failing startContainer hook) and exited between the read
-        // above and this check: what it wrote is still in the fifo.
-        const last = sc.tryRead(fd, buf);
-        if (last.n > 0) {
-          if (chunks.length === 0) removeFifo(path);
-          chunks.push(...buf.subarray(0, last.n));
-          continue;
+        // It may have answered (a failing startContainer hook) and exited: what it wrote is
+        // still in the fifo, and its other threads may hold the write end a moment longer
+        // than its main thread lives, so read to the end.
+        chunks.push(...drainFifo(fd, buf));
+        if (chunks.length > 0) {
+          removeFifo(path);
+          break;
         }
         throw new DenkiError(`cannot start container "${rec.id}": its init exited before starting`);
       }
@@ -68,11 +83,17 @@ function releaseInit(dir: string, rec: ContainerRecord): void {
     sc.close(fd);
   }
   const answer = new TextDecoder().decode(new Uint8Array(chunks));
-  if (answer !== "0") {
-    throw new DenkiError(
-      answer.startsWith("1") ? answer.slice(1) : `unexpected answer "${answer}"`,
-    );
+  if (answer === "0") return;
+  if (answer.startsWith("0")) {
+    // Released, then a last step failed before the workload ran: the init wrote which one
+    // (the same line the container's stderr got) and exited with a failure status.
+    const why = answer.slice(1).trim().split("\n")[0]!.slice(0, 1000);
+    log.debug(`container "${rec.id}": the workload never ran: ${why}`);
+    throw new DenkiError(`container "${rec.id}" did not start: ${why}`);
   }
+  throw new DenkiError(
+    answer.startsWith("1") ? answer.slice(1).trim() : `unexpected answer "${answer}"`,
+  );
 }
 
 /** Starts a created container; returns its record, now "running". */
@@ -86,7 +107,7 @@ export async function startContainer(
   try {
     const rec = store.read(id);
     requireStatus("start", id, currentStatus(rec, lock.dir));
-    releaseInit(lock.dir, rec);
+    releaseInit(lock.dir, rec, log);
     const running: ContainerRecord = { ...rec, status: "running" };
     store.write(lock, running);
     await runHooksWarning(

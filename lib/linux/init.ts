@@ -1,27 +1,36 @@
 /**
- * The container init: PID 1 of the container, started by `create` with an empty environment.
- * On its JS thread, with synchronous calls only (async file operations would run on pool
- * threads that still see the host), it enters the namespaces, builds the root, switches to
- * it, applies the process settings, reports ready, waits on the exec fifo for `start`, runs
- * the startContainer hooks and hands over to the executor.
+ * The container init: PID 1 of the container, started by `create` through the native stage,
+ * which already put the whole process (every Deno thread) in the container's namespaces and
+ * runs it from a read-only view of its binary. On its JS thread, with synchronous calls only
+ * (async file operations would run on pool threads), it builds the root and switches to it
+ * (pivot_root moves every thread), applies the process settings, reports ready, waits on the
+ * exec fifo for `start`, runs the startContainer hooks and hands over to the executor.
  */
-import type { Executor } from "../../executors/executor.ts";
+import type { Executor, FinalSteps } from "../../executors/executor.ts";
 import { runHooks } from "../hooks.ts";
 import { hookState } from "../lifecycle/common.ts";
 import { EXEC_FIFO } from "../state/store.ts";
 import { parseSpec } from "../spec/parse.ts";
+import type { Spec } from "../spec/config.ts";
 import { SyncChannel } from "../sync.ts";
-import { SyscallError } from "../errors.ts";
+import { DenkiError, SyscallError } from "../errors.ts";
 import * as sc from "../sys/syscalls.ts";
+import { NAMESPACES } from "../plan/namespaces.ts";
 import { setupConsole } from "./console.ts";
-import { enterNamespaces } from "./namespaces.ts";
 import { compileCached, seccompCacheDir } from "./seccomp_cache.ts";
 import { installSeccomp } from "./seccomp.ts";
+import { retainedCaps } from "./launch.ts";
+import { bringLoopbackUp } from "./network.ts";
+import { openFifoLater } from "./fifo.ts";
 import {
+  ambientNotes,
   applyCredentials,
   applyCwd,
-  applyRlimits,
   applySystemSettings,
+  credentialPlan,
+  dropRetained,
+  prepareRlimits,
+  rlimitPlans,
   setNotDumpable,
 } from "./process.ts";
 import { lockDownRootfs, prepareRootfs, setRootPropagation, switchRoot } from "./rootfs.ts";
@@ -60,6 +69,35 @@ function newSessionKeyring(id: string): void {
   }
 }
 
+function has(spec: Spec, type: string, joined: boolean): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === type && !!n.path === joined);
+}
+
+/**
+ * The namespace steps the stage could not take: a new cgroup namespace must be made after
+ * `create` put this process in the container's cgroup (its root is the cgroup at that moment),
+ * and a joined mount namespace is entered by moving to its root, which the stage left as cwd.
+ */
+function finishNamespaces(spec: Spec): void {
+  if (has(spec, "mount", true)) {
+    try {
+      sc.chroot(".");
+      sc.chdir("/");
+    } catch (err) {
+      throw new DenkiError(`cannot enter the joined mount namespace: ${(err as Error).message}`);
+    }
+  }
+  if (has(spec, "cgroup", false)) {
+    try {
+      sc.unshare(NAMESPACES.cgroup.flag);
+    } catch (err) {
+      throw new DenkiError(`cannot create the cgroup namespace: ${(err as Error).message}`);
+    }
+  }
+  // runc brings lo up in every network namespace it makes; servers bind 127.0.0.1 and ::1.
+  if (has(spec, "network", false)) bringLoopbackUp();
+}
+
 /** Runs the init protocol on the inherited channel fd; never returns. */
 export async function runInit(fd: number, executors: readonly Executor[]): Promise<never> {
   const channel = new SyncChannel(fd);
@@ -68,6 +106,8 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
   const boot = channel.receive() as (Bootstrap & { type: string }) | undefined;
   if (boot === undefined || boot.type !== "bootstrap") exitQuietly();
   let ready = false;
+  let start: number | undefined;
+  let released = false;
   try {
     setNotDumpable();
     // Its own session: no controlling terminal of the caller's, no share of its job control.
@@ -82,11 +122,13 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     // Compiled before any work, so a profile denki cannot build fails `create` with its reason.
     const seccomp = spec.linux?.seccomp &&
       await compileCached(spec.linux.seccomp, Deno.build.arch, seccompCacheDir(boot.stateDir));
+    const creds = credentialPlan(spec);
+    const rlimits = rlimitPlans(spec);
+    const retain = retainedCaps(creds, seccomp);
     let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
-    const rootFd = boot.sandbox
-      ? undefined
-      : (enterNamespaces(spec), prepareRootfs(spec, boot.rootfs, boot.bundle));
+    if (!boot.sandbox) finishNamespaces(spec);
+    const rootFd = boot.sandbox ? undefined : prepareRootfs(spec, boot.rootfs, boot.bundle);
     if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {
       // These run in the runtime's namespaces: `create` runs them and answers.
       if (!channel.send({ type: "hooks" }) || channel.receive()?.type !== "ok") exitQuietly();
@@ -96,10 +138,11 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
       spec.hooks?.createContainer,
       hookState(spec, boot.id, "creating", Deno.pid, boot.bundle),
     );
-    // Reached through this fd after the switch, where the state directory is out of sight.
-    const stateDir = sc.open(boot.stateDir, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
+    // The fifo (not its directory: nothing of the host may stay reachable from this process)
+    // is reopened for writing once `start` is due.
+    const fifo = openFifoLater(`${boot.stateDir}/${EXEC_FIFO}`);
     executor.prepare?.(spec);
-    let notes: string[] = [];
+    const notes: string[] = [];
     if (rootFd !== undefined) {
       switchRoot(rootFd, boot.rootfs, boot.noPivot);
       setRootPropagation(spec);
@@ -115,8 +158,8 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
       }
       applySystemSettings(spec);
       lockDownRootfs(spec);
-      applyRlimits(spec);
       applyCwd(spec);
+      prepareRlimits(rlimits);
       if (!boot.noNewKeyring) newSessionKeyring(boot.id);
     }
     if (rootFd === undefined && boot.consoleSocket !== undefined) {
@@ -128,22 +171,21 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
       });
     }
     const env = executor.handleEnvs(spec);
-    // Seccomp goes on as late as possible, so the runtime's own setup is not filtered. Without
-    // no_new_privs that is here: installing then needs CAP_SYS_ADMIN, which applyCredentials
-    // may drop (runc orders it the same way). A notify fd must reach `create` before "ready",
-    // so such a filter goes on here in both cases, and filters the init's last steps (and
-    // startContainer hooks) too: the profile has to allow them, as under runc.
-    const installSeccompHere = () => {
-      const listener = installSeccomp(seccomp!);
+    // A notify filter's fd must reach `create` before "ready", so such a filter goes on here
+    // and filters the init's last steps (and startContainer hooks) too; every other filter
+    // goes on in the native stage after Deno is gone, right before the workload's execve.
+    if (seccomp?.notify) {
+      if (!creds.noNewPrivileges) installNotify(seccomp, channel);
+      seccompInstalled = !creds.noNewPrivileges;
+    }
+    if (rootFd !== undefined) {
+      applyCredentials(creds, seccompInstalled ? 0n : retain);
+      notes.push(...ambientNotes(creds));
+    }
+    if (seccomp?.notify && !seccompInstalled) {
+      installNotify(seccomp, channel);
       seccompInstalled = true;
-      if (listener !== undefined) {
-        if (!channel.sendWithFds({ type: "seccompFd" }, [listener])) exitQuietly();
-        sc.close(listener);
-      }
-    };
-    if (seccomp && !spec.process?.noNewPrivileges) installSeccompHere();
-    if (rootFd !== undefined) notes = applyCredentials(spec);
-    if (seccomp?.notify && !seccompInstalled) installSeccompHere();
+    }
     notes.push(...seccomp?.notes ?? []);
     const root = boot.sandbox ? boot.rootfs : "/";
     executor.validate(spec, root);
@@ -156,37 +198,67 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     channel.close();
 
     // Blocks until `start` opens the fifo for reading.
-    const fifo = sc.openat(stateDir, EXEC_FIFO, sc.O_WRONLY | sc.O_CLOEXEC);
-    sc.close(stateDir);
+    start = fifo.open();
     try {
       await runHooks(
         "startContainer",
         spec.hooks?.startContainer,
         hookState(spec, boot.id, "created", Deno.pid, boot.bundle),
       );
-      // With no_new_privs: right before the exec, yet before answering `start`, which then
-      // reports a filter the kernel refuses.
-      if (seccomp && !seccompInstalled) installSeccomp(seccomp);
     } catch (err) {
-      sc.writeAll(fifo, encoder.encode(`1${(err as Error).message}`));
+      sc.writeAll(start, encoder.encode(`1${(err as Error).message}`));
       exitQuietly();
     }
-    sc.writeAll(fifo, encoder.encode("0"));
-    sc.close(fifo);
+    const startFd = start;
+    const pending = seccomp && !seccompInstalled ? seccomp : undefined;
+    const final: FinalSteps | undefined = boot.sandbox ? undefined : {
+      rlimits,
+      seccomp: pending,
+      creds,
+      retain: seccompInstalled ? 0n : retain,
+      lockDown() {
+        if (pending !== undefined) installSeccomp(pending);
+        if (!seccompInstalled && retain !== 0n) dropRetained(creds, retain);
+      },
+    };
     return await executor.exec(spec, env, {
       preserveFds: boot.preserveFds,
       root,
       sandbox: boot.sandbox,
       bundle: boot.bundle,
+      startFd: start,
+      final,
+      release() {
+        sc.writeAll(startFd, encoder.encode("0"));
+        released = true;
+      },
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (!ready) {
       channel.send({ type: "error", message });
     } else {
-      // After create returned, the container's stderr is the only place left.
-      Deno.stderr.writeSync(encoder.encode(`denki init: ${message}\n`));
+      // After create returned, the container's stderr is the only place left, and `start`
+      // (once released, it reads the fifo until the workload runs).
+      const line = encoder.encode(`denki init: ${message}\n`);
+      Deno.stderr.writeSync(line);
+      // Before "0", a failure is "1" and its message; after it, just the message.
+      if (start !== undefined) {
+        sc.writeAll(start, released ? line : encoder.encode(`1denki init: ${message}\n`));
+      }
     }
     exitQuietly();
+  }
+}
+
+/** Installs a notify filter and passes its fd to `create`, which hands it to the agent. */
+function installNotify(
+  seccomp: NonNullable<Awaited<ReturnType<typeof compileCached>>>,
+  channel: SyncChannel,
+) {
+  const listener = installSeccomp(seccomp);
+  if (listener !== undefined) {
+    if (!channel.sendWithFds({ type: "seccompFd" }, [listener])) exitQuietly();
+    sc.close(listener);
   }
 }

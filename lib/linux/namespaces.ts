@@ -1,12 +1,12 @@
 /**
- * Entering the container's namespaces. The pid (and time) namespace only affect children, so
- * `create` enters them around the one spawn of the init and returns at once; the init then
- * creates or joins the others on its JS thread (unshare and setns act on the calling thread).
+ * The container's namespaces as `create` sees them: what a config may ask for, the fds of the
+ * ones it joins by path, and the plan of the native stage that joins and makes them before the
+ * init's Deno starts (lib/linux/launch.ts), so that every thread of the init is inside them.
  */
 import { DenkiError, SyscallError } from "../errors.ts";
-import { CLONE_FS, INIT_NAMESPACE_ORDER, NAMESPACES } from "../plan/namespaces.ts";
 import type { NamespaceType, Spec } from "../spec/config.ts";
 import * as sc from "../sys/syscalls.ts";
+import { initEnvironment, type InitLaunchPlan, type NamespaceFd } from "./launch.ts";
 
 type NsEntry = { type: NamespaceType; path?: string };
 
@@ -14,9 +14,9 @@ function entries(spec: Spec): NsEntry[] {
   return (spec.linux?.namespaces ?? []) as NsEntry[];
 }
 
-function openNs(entry: NsEntry): number {
+function openNs(entry: NsEntry, cloexec = true): number {
   try {
-    return sc.open(entry.path!, sc.O_RDONLY | sc.O_CLOEXEC);
+    return sc.open(entry.path!, sc.O_RDONLY | (cloexec ? sc.O_CLOEXEC : 0));
   } catch (err) {
     if (err instanceof SyscallError) {
       throw new DenkiError(`cannot open ${entry.type} namespace ${entry.path}: ${err.message}`);
@@ -35,89 +35,71 @@ export function namespaceProblems(spec: Spec): string[] {
     if (ns.type === "user") {
       out.push("user namespaces are not supported yet (they need a single-threaded process)");
     }
-    if (ns.type === "time" && ns.path) {
-      out.push(
-        "joining a time namespace by path is not supported (it needs a single-threaded process)",
-      );
-    }
   }
   return out;
 }
 
-/**
- * Runs `spawn` with the pid namespace for children set to the container's (new or joined)
- * and a new time namespace when asked, then restores the pid namespace. Keep `spawn` to one
- * process creation with inherited or null stdio: no thread may start in between.
- */
-export function withChildNamespaces<T>(spec: Spec, spawn: () => T): T {
-  const pid = entries(spec).find((n) => n.type === "pid");
-  const time = entries(spec).find((n) => n.type === "time");
-  if (time !== undefined) {
-    // A new time namespace applies to children only and cannot be left by a threaded
-    // process, so later children of this command (hooks) share it: it only shifts clocks.
-    sc.unshare(NAMESPACES.time.flag);
-    const offsets = spec.linux?.timeOffsets ?? {};
-    const lines = Object.entries(offsets).map(([clock, o]) =>
-      `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`
+/** Opens every namespace the config joins by path (inheritable fds for the stage). */
+export function openJoined(spec: Spec): NamespaceFd[] {
+  const out: NamespaceFd[] = [];
+  try {
+    for (const ns of entries(spec)) {
+      if (ns.path) out.push({ type: ns.type, fd: openNs(ns, false) });
+    }
+  } catch (err) {
+    for (const ns of out) sc.close(ns.fd);
+    throw err;
+  }
+  return out;
+}
+
+/** The mount point `path` lives on (the deepest mount point that is it or holds it). */
+export function mountPointOf(mountinfo: string, path: string): string {
+  let best = "/";
+  for (const line of mountinfo.split("\n")) {
+    const mp = line.split(" ")[4]?.replace(
+      /\\([0-7]{3})/g,
+      (_, o) => String.fromCharCode(parseInt(o, 8)),
     );
-    if (lines.length > 0) sc.writeTextRaw("/proc/self/timens_offsets", lines.join("\n"));
+    if (mp === undefined) continue;
+    if ((path === mp || path.startsWith(`${mp}/`) || mp === "/") && mp.length > best.length) {
+      best = mp;
+    }
   }
-  if (pid === undefined) return spawn();
-  return withPidNamespace(pid.path ? openNs(pid) : undefined, pid.path, spawn);
+  return best;
 }
 
 /**
- * Runs `spawn` with the pid namespace for children set to the one `target` (an open
- * namespace fd, closed here) refers to, or a new one when undefined; then restores ours.
+ * What the stage does to start the init of a container with this config. `inProcess`: the
+ * workload runs inside the init's Deno (the Wasm executor) instead of replacing it.
  */
-export function withPidNamespace<T>(target: number | undefined, what = "", spawn: () => T): T {
-  const saved = sc.open("/proc/thread-self/ns/pid", sc.O_RDONLY | sc.O_CLOEXEC);
-  try {
-    if (target !== undefined) sc.setns(target, NAMESPACES.pid.flag, what);
-    else sc.unshare(NAMESPACES.pid.flag);
-    try {
-      return spawn();
-    } finally {
-      sc.setns(saved, NAMESPACES.pid.flag, "the runtime's pid namespace");
-    }
-  } finally {
-    sc.close(saved);
-    if (target !== undefined) sc.close(target);
-  }
-}
-
-/** In the init: joins (path) or creates the remaining namespaces, in a fixed order. */
-export function enterNamespaces(spec: Spec): void {
-  const wanted = new Map(entries(spec).map((n) => [n.type, n]));
-  // Joining a mount namespace needs a private fs_struct first.
-  if (wanted.get("mount")?.path) sc.unshare(CLONE_FS);
-  // Every path is opened before any setns: a joined mount namespace changes what paths mean.
-  const joins: [NsEntry, number][] = [];
-  let fresh = 0;
-  try {
-    for (const type of INIT_NAMESPACE_ORDER) {
-      const ns = wanted.get(type);
-      if (ns === undefined) continue;
-      if (ns.path) joins.push([ns, openNs(ns)]);
-      else fresh |= NAMESPACES[type].flag;
-    }
-    for (const [ns, fd] of joins) {
-      try {
-        sc.setns(fd, NAMESPACES[ns.type].flag, ns.path);
-      } catch (err) {
-        throw new DenkiError(
-          `cannot join ${ns.type} namespace ${ns.path}: ${(err as Error).message}`,
-        );
-      }
-    }
-  } finally {
-    for (const [, fd] of joins) sc.close(fd);
-  }
-  if (fresh !== 0) {
-    try {
-      sc.unshare(fresh);
-    } catch (err) {
-      throw new DenkiError(`cannot create namespaces: ${(err as Error).message}`);
-    }
-  }
+export function initLaunchPlan(
+  spec: Spec,
+  argv: readonly string[],
+  channel: number,
+  joined: readonly NamespaceFd[],
+  mountinfo: string,
+  inProcess: boolean,
+  stdio?: readonly [number, number, number],
+): InitLaunchPlan {
+  const fresh = entries(spec).filter((n) => !n.path).map((n) => n.type);
+  const time = entries(spec).find((n) => n.type === "time" && !n.path);
+  const offsets = Object.entries(spec.linux?.timeOffsets ?? {}).map(([clock, o]) =>
+    `${clock} ${o.secs ?? 0} ${o.nanosecs ?? 0}`
+  );
+  const exe = argv[0]!;
+  return {
+    channel,
+    join: joined,
+    // pid and time are made apart (they act on children); cgroup once the init is in its
+    // cgroup; user namespaces are refused before this.
+    fresh: fresh.filter((t) => t !== "pid" && t !== "time" && t !== "cgroup" && t !== "user"),
+    newPid: fresh.includes("pid"),
+    newTime: time === undefined ? undefined : offsets,
+    exe,
+    exeMount: mountPointOf(mountinfo, exe),
+    argv,
+    env: initEnvironment(inProcess || !fresh.includes("pid")),
+    stdio,
+  };
 }

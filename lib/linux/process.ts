@@ -1,11 +1,13 @@
 /**
  * What the init applies to itself after the root switch, before it hands over to the
- * workload: UTS names, sysctls, OOM score, rlimits, umask and cwd; then credentials and
- * capabilities, all with raw system calls on the JS thread (the thread that will execve).
+ * workload: UTS names, sysctls, OOM score, umask and cwd; then credentials and capabilities,
+ * all with raw system calls on the JS thread (the thread that will execve). Rlimits are plans
+ * the native stage applies once Deno is gone.
  */
 import { DenkiError, SyscallError } from "../errors.ts";
 import { CAP_LAST, capMask } from "../plan/capabilities.ts";
 import { RLIMITS } from "../plan/rlimits.ts";
+import { boundingDrops, type CredentialPlan, type RlimitPlan } from "../spawn/steps.ts";
 import type { Spec } from "../spec/config.ts";
 import * as sc from "../sys/syscalls.ts";
 
@@ -52,14 +54,30 @@ export function applySystemSettings(spec: Spec): void {
   }
 }
 
-/** process.rlimits. */
-export function applyRlimits(spec: Spec): void {
-  for (const r of spec.process?.rlimits ?? []) {
-    const resource = RLIMITS[r.type]!;
+/** process.rlimits as plans for the stage (applied at the last moment before the workload). */
+export function rlimitPlans(spec: Spec): RlimitPlan[] {
+  return (spec.process?.rlimits ?? []).map((r) => ({
+    name: r.type,
+    resource: RLIMITS[r.type]!,
+    soft: BigInt(r.soft),
+    hard: BigInt(r.hard),
+  }));
+}
+
+/**
+ * Checks process.rlimits the kernel could refuse, while `create` can still fail cleanly: the
+ * limits themselves go on in the native stage after Deno is gone, but a hard limit above the
+ * current one needs CAP_SYS_RESOURCE (and RLIMIT_NOFILE at most fs.nr_open), so such hard
+ * limits are raised here already (raising one constrains nothing).
+ */
+export function prepareRlimits(plans: readonly RlimitPlan[]): void {
+  for (const r of plans) {
+    const now = sc.getrlimit(r.resource);
+    if (r.hard <= now.hard) continue;
     try {
-      sc.setrlimit(resource, BigInt(r.soft), BigInt(r.hard), r.type);
+      sc.setrlimit(r.resource, now.soft, r.hard, r.name);
     } catch (err) {
-      fail(`cannot set ${r.type} to ${r.soft}/${r.hard}`, err);
+      fail(`cannot set ${r.name} to ${r.soft}/${r.hard}`, err);
     }
   }
 }
@@ -78,27 +96,26 @@ export function applyCwd(spec: Spec): void {
   }
 }
 
-/** The capability masks a config asks for; unknown names are an error. */
-export function capabilityPlan(spec: Spec): {
-  bounding: bigint;
-  effective: bigint;
-  permitted: bigint;
-  inheritable: bigint;
-  ambient: bigint;
-} {
-  const caps = spec.process?.capabilities ?? {};
+/** The user, groups and capability masks a config asks for; unknown names are an error. */
+export function credentialPlan(spec: Spec): CredentialPlan {
+  const p = spec.process;
+  const caps = p?.capabilities ?? {};
   const unknown: string[] = [];
   const mask = (names: readonly string[] | undefined) => {
     const r = capMask(names ?? []);
     unknown.push(...r.unknown);
     return r.mask;
   };
-  const plan = {
+  const plan: CredentialPlan = {
+    uid: p?.user?.uid ?? 0,
+    gid: p?.user?.gid ?? 0,
+    additionalGids: p?.user?.additionalGids ?? [],
     bounding: mask(caps.bounding),
     effective: mask(caps.effective),
     permitted: mask(caps.permitted),
     inheritable: mask(caps.inheritable),
     ambient: mask(caps.ambient),
+    noNewPrivileges: p?.noNewPrivileges === true,
   };
   if (unknown.length > 0) {
     throw new DenkiError(
@@ -108,20 +125,38 @@ export function capabilityPlan(spec: Spec): {
   return plan;
 }
 
-/**
- * Drops the bounding set, switches to the configured user and groups (raw calls: only this
- * thread, which then execs), sets the capability sets and the ambient set, and no_new_privs.
- * Returns notes for the debug log: an ambient capability that is not also inheritable cannot
- * be raised, and (as runc does) that is not an error.
- */
-export function applyCredentials(spec: Spec): string[] {
+/** Notes for the debug log on ambient capabilities the kernel will not raise (runc skips them). */
+export function ambientNotes(c: CredentialPlan): string[] {
   const notes: string[] = [];
-  const p = spec.process;
-  const user = p?.user ?? { uid: 0, gid: 0 };
-  const plan = capabilityPlan(spec);
-  const have = sc.capget();
   for (let cap = 0; cap <= CAP_LAST; cap++) {
-    if ((plan.bounding & (1n << BigInt(cap))) !== 0n) continue;
+    const bit = 1n << BigInt(cap);
+    if ((c.ambient & bit) !== 0n && (c.inheritable & c.permitted & bit) === 0n) {
+      notes.push(`ambient capability ${cap} skipped: not in the permitted and inheritable sets`);
+    }
+  }
+  return notes;
+}
+
+/** Refuses capabilities the runtime does not hold itself (this machine's root may lack some). */
+export function checkCapabilities(c: CredentialPlan, retain: bigint): void {
+  const have = sc.capget();
+  const missing = (c.permitted | c.effective | c.inheritable | retain) & ~have.permitted;
+  if (missing !== 0n) {
+    throw new DenkiError(
+      `cannot grant capabilities the runtime does not have (mask 0x${missing.toString(16)})`,
+    );
+  }
+}
+
+/**
+ * Drops the bounding set, switches to the user and groups (raw calls: only this thread, which
+ * later execs), sets the capability sets, the ambient set and no_new_privs. `retain` keeps
+ * capabilities (CAP_SYS_ADMIN for a filter that goes on later) until the stage drops them.
+ */
+export function applyCredentials(c: CredentialPlan, retain: bigint): void {
+  checkCapabilities(c, retain);
+  for (let cap = 0; cap <= CAP_LAST; cap++) {
+    if (((c.bounding | retain) & (1n << BigInt(cap))) !== 0n) continue;
     try {
       sc.prctl(PR_CAPBSET_DROP, cap);
     } catch (err) {
@@ -133,44 +168,43 @@ export function applyCredentials(spec: Spec): string[] {
   }
   try {
     sc.prctl(PR_SET_KEEPCAPS, 1);
-    sc.setgroups(user.additionalGids ?? []);
-    sc.setresgid(user.gid);
-    sc.setresuid(user.uid);
+    sc.setgroups(c.additionalGids);
+    sc.setresgid(c.gid);
+    sc.setresuid(c.uid);
     sc.prctl(PR_SET_KEEPCAPS, 0);
   } catch (err) {
-    fail(`cannot switch to user ${user.uid}:${user.gid}`, err);
-  }
-  const missing = (plan.permitted | plan.effective | plan.inheritable) & ~have.permitted;
-  if (missing !== 0n) {
-    throw new DenkiError(
-      `cannot grant capabilities the runtime does not have (mask 0x${missing.toString(16)})`,
-    );
+    fail(`cannot switch to user ${c.uid}:${c.gid}`, err);
   }
   try {
     sc.capset({
-      effective: plan.effective,
-      permitted: plan.permitted,
-      inheritable: plan.inheritable,
+      effective: c.effective | retain,
+      permitted: c.permitted | retain,
+      inheritable: c.inheritable,
     });
     sc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
     for (let cap = 0; cap <= CAP_LAST; cap++) {
-      if ((plan.ambient & (1n << BigInt(cap))) === 0n) continue;
       const bit = 1n << BigInt(cap);
-      if ((plan.inheritable & bit) === 0n || (plan.permitted & bit) === 0n) {
-        notes.push(`ambient capability ${cap} skipped: not in the permitted and inheritable sets`);
-        continue;
-      }
+      if ((c.ambient & c.inheritable & c.permitted & bit) === 0n) continue;
       sc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap);
     }
   } catch (err) {
     fail("cannot set capabilities", err);
   }
-  if (p?.noNewPrivileges) {
+  if (c.noNewPrivileges) {
     try {
       sc.prctl(PR_SET_NO_NEW_PRIVS, 1);
     } catch (err) {
       fail("cannot set no_new_privs", err);
     }
   }
-  return notes;
+}
+
+/** Gives up the capabilities `applyCredentials` kept for a filter, once the filter is on. */
+export function dropRetained(c: CredentialPlan, retain: bigint): void {
+  try {
+    for (const cap of boundingDrops(c, retain)) sc.prctl(PR_CAPBSET_DROP, cap);
+    sc.capset({ effective: c.effective, permitted: c.permitted, inheritable: c.inheritable });
+  } catch (err) {
+    fail("cannot drop the capabilities kept for the seccomp filter", err);
+  }
 }

@@ -12,19 +12,3 @@ export const NAMESPACES: Readonly<Record<NamespaceType, { flag: number; proc: st
   cgroup: { flag: 0x02000000, proc: "cgroup" },
   time: { flag: 0x00000080, proc: "time" },
 };
-
-/** CLONE_FS: needed before joining a mount namespace. */
-export const CLONE_FS = 0x00000200;
-
-/**
- * The order in which the init joins or creates namespaces: ipc/uts/network first, mount after
- * (joining a mount namespace changes what later paths mean), cgroup last so the cgroup root is
- * the container's own cgroup. pid and time are entered by the parent at spawn.
- */
-export const INIT_NAMESPACE_ORDER: readonly NamespaceType[] = [
-  "ipc",
-  "uts",
-  "network",
-  "mount",
-  "cgroup",
-];

@@ -70,6 +70,18 @@ const TABLE = {
   lseek: [8, 62],
   bpf: [321, 280],
   kcmp: [312, 272],
+  clone: [56, 220],
+  exit_group: [231, 94],
+  fchown: [93, 55],
+  execveat: [322, 281],
+  memfd_create: [319, 279],
+  open_tree: [428, 428],
+  move_mount: [429, 429],
+  mount_setattr: [442, 442],
+  fsopen: [430, 430],
+  fsconfig: [431, 431],
+  fsmount: [432, 432],
+  pipe2: [293, 59],
 } as const;
 
 /** Names of the syscalls denki makes. */

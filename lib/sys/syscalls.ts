@@ -370,6 +370,13 @@ export function capset(sets: CapSets): void {
   check("capset", "self", new Uint8Array(header.buffer), new Uint8Array(data.buffer));
 }
 
+/** The calling process's soft and hard limit of a resource (prlimit64). */
+export function getrlimit(resource: number): { soft: bigint; hard: bigint } {
+  const lim = new BigUint64Array(2);
+  check("prlimit64", `resource ${resource}`, 0, resource, 0, new Uint8Array(lim.buffer));
+  return { soft: lim[0]!, hard: lim[1]! };
+}
+
 /** prlimit64(2) on the calling process. */
 export function setrlimit(resource: number, soft: bigint, hard: bigint, what: string): void {
   const lim = new BigUint64Array([soft, hard]);
@@ -410,18 +417,6 @@ export function cloexecRange(first: number): void {
   check("close_range", `fds ${first}..`, first, 0xffffffff, CLOSE_RANGE_CLOEXEC);
 }
 
-/** Sets a signal's disposition back to the default. */
-export function signalDefault(signal: number): void {
-  // struct kernel_sigaction all zero = SIG_DFL, no flags, empty mask (same on both arches).
-  check("rt_sigaction", `signal ${signal}`, signal, new Uint8Array(32), 0, 8);
-}
-
-/** Unblocks every signal for the calling thread. */
-export function unblockAllSignals(): void {
-  const SIG_SETMASK = 2;
-  check("rt_sigprocmask", "mask", SIG_SETMASK, new Uint8Array(8), 0, 8);
-}
-
 /** getcwd(2). */
 export function getcwd(): string {
   const buf = new Uint8Array(4096);
@@ -445,7 +440,7 @@ export function pollOne(fd: number, events: number, timeoutMs: number): number {
 }
 
 /** Builds a NULL-terminated array of C string pointers (argv/envp), keeping the strings alive. */
-function cArray(items: readonly string[]): { ptrs: Uint8Array; keep: Uint8Array[] } {
+export function cArray(items: readonly string[]): { ptrs: Uint8Array; keep: Uint8Array[] } {
   const keep = items.map(cString);
   const ptrs = new BigUint64Array(items.length + 1);
   keep.forEach((b, i) => {
@@ -507,16 +502,6 @@ export async function waitChild(pid: number): Promise<ExitStatus> {
   } finally {
     close(fd);
   }
-}
-
-/** execve(2); returns only on failure (by throwing). */
-export function execve(path: string, argv: readonly string[], envp: readonly string[]): never {
-  const a = cArray(argv);
-  const e = cArray(envp);
-  const r = syscall("execve", cString(path), a.ptrs, e.ptrs);
-  void a.keep;
-  void e.keep;
-  throw new SyscallError("execve", path, r.errno);
 }
 
 /** The entry names of a directory (without "." and ".."), read with getdents64. */

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { DEFAULT_PATH, lookPath, pathOf } from "./linux.ts";
+import { DEFAULT_PATH, lookPathIn, pathOf, withRoot } from "./lookpath.ts";
+
+const lookPath = (name: string, env: string[]) => withRoot((root) => lookPathIn(root, name, env));
 
 Deno.test("pathOf: the last PATH in the environment, or the default", () => {
   assert.equal(pathOf(["A=1", "PATH=/x", "PATH=/y:/z"]), "/y:/z");
