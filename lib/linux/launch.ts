@@ -33,21 +33,24 @@ import {
 } from "../spawn/steps.ts";
 import type { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  CAP_SETPCAP,
+  CAP_SYS_ADMIN,
+  O_CLOEXEC,
+  O_PATH,
+  O_WRONLY,
+  oDirectory,
+  SIG_IGN,
+  SIGPIPE,
+} from "../plan/abi.ts";
 
-const AT_FDCWD = -100;
-const O_WRONLY = 1;
-const O_PATH = 0o10000000;
-const O_DIRECTORY = 0o200000;
-const O_DIRECTORY_ARM64 = 0o40000;
-const O_CLOEXEC = 0o2000000;
 const OPEN_TREE_CLONE = 1;
 const OPEN_TREE_CLOEXEC = O_CLOEXEC;
-const AT_EMPTY_PATH = 0x1000;
 const MOUNT_ATTR_RDONLY = 1;
 const MOUNT_ATTR_NOSUID = 2;
 const MOUNT_ATTR_NODEV = 4;
-const CAP_SYS_ADMIN = 21;
-const CAP_SETPCAP = 8;
 
 /** A namespace the stage joins: its type and an fd of it the stage inherits. */
 export interface NamespaceFd {
@@ -106,10 +109,6 @@ function joinSteps(s: Script, list: readonly NamespaceFd[], who: string): void {
     );
     s.call("close", [ns.fd], "close a namespace fd", { ignore: true });
   }
-}
-
-function dirFlag(arch: string): number {
-  return arch === "aarch64" ? O_DIRECTORY_ARM64 : O_DIRECTORY;
 }
 
 function stdioSteps(s: Script, stdio: readonly [number, number, number], who: string): void {
@@ -188,7 +187,7 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
     // the joined namespace's root; the init chroots to its cwd before any container work.
     const host = s.slot();
     const nsRoot = s.slot();
-    const dir = O_PATH | dirFlag(arch) | O_CLOEXEC;
+    const dir = O_PATH | oDirectory(arch) | O_CLOEXEC;
     s.call("openat", [AT_FDCWD, s.str("/"), dir], `${who}: cannot open /`, { into: host });
     joinSteps(s, [joinedMount], who);
     s.call("openat", [AT_FDCWD, s.str("/"), dir], `${who}: cannot open the namespace's /`, {
@@ -205,8 +204,6 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
   // The stage starts with every signal at its default; the init writes to pipes whose reader
   // may be gone (a hook that exits without reading its state), so SIGPIPE must not kill it.
   // Deno keeps an ignored SIGPIPE; the stage that runs the workload resets it again.
-  const SIG_IGN = 1;
-  const SIGPIPE = 13;
   const ignore = s.words([SIG_IGN, 0, 0, 0]);
   s.call("rt_sigaction", [SIGPIPE, ignore, 0, 8], `${who}: cannot ignore SIGPIPE`);
   if (exeFd !== undefined) {
