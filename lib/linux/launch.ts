@@ -40,6 +40,7 @@ import {
   CAP_SYS_ADMIN,
   O_CLOEXEC,
   O_PATH,
+  O_RDWR,
   O_WRONLY,
   oDirectory,
   SIG_IGN,
@@ -116,6 +117,23 @@ function stdioSteps(s: Script, stdio: readonly [number, number, number], who: st
   for (const fd of new Set(stdio)) {
     if (fd > 2) s.call("close", [fd], "close a stdio pipe", { ignore: true });
   }
+}
+
+/** /dev/null as fds 0, 1 and 2. */
+function nullStdio(s: Script, who: string): void {
+  const fd = s.slot();
+  s.call(
+    "openat",
+    [AT_FDCWD, s.str("/dev/null"), O_RDWR | O_CLOEXEC],
+    `${who}: cannot open /dev/null`,
+    {
+      into: fd,
+    },
+  );
+  for (const target of [0, 1, 2]) {
+    s.call("dup3", [fd, target, 0], `${who}: cannot set up stdio fd ${target}`);
+  }
+  s.call("close", [fd], "close /dev/null", { ignore: true });
 }
 
 /**
@@ -199,8 +217,9 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
     s.call("close", [host], "close", { ignore: true });
     s.call("close", [nsRoot], "close", { ignore: true });
   }
-  const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
+  // Stdio is settled before the fork, while no container process can see this one.
   if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
+  const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
   // The stage starts with every signal at its default; the init writes to pipes whose reader
   // may be gone (a hook that exits without reading its state), so SIGPIPE must not kill it.
   // Deno keeps an ignored SIGPIPE; the stage that runs the workload resets it again.
@@ -306,10 +325,14 @@ export function execLaunchScript(p: ExecLaunchPlan, arch: string): Script {
   const s = new Script(arch);
   const who = "exec";
   joinSteps(s, p.join, who);
+  // Stdio is settled before the fork, while no container process can see this one: the
+  // relay's pipes, or /dev/null until the pty (from the container's devpts) replaces it, so
+  // the caller's own files are never open in a process of the container's but the workload.
+  if (p.terminal !== undefined) nullStdio(s, who);
+  else if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
   const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
   s.call("setsid", [], "setsid", { ignore: true });
   if (p.terminal !== undefined) terminalSteps(s, p.terminal, who);
-  else if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
   s.call("umask", [p.umask], "umask");
   s.call("chdir", [s.str(p.cwd)], `${who}: cannot change to process.cwd ${p.cwd}`);
   // Rlimits before the user changes, as runc orders them: raising a hard limit needs the
