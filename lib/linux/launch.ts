@@ -33,21 +33,25 @@ import {
 } from "../spawn/steps.ts";
 import type { SyncChannel } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  CAP_SETPCAP,
+  CAP_SYS_ADMIN,
+  O_CLOEXEC,
+  O_PATH,
+  O_RDWR,
+  O_WRONLY,
+  oDirectory,
+  SIG_IGN,
+  SIGPIPE,
+} from "../plan/abi.ts";
 
-const AT_FDCWD = -100;
-const O_WRONLY = 1;
-const O_PATH = 0o10000000;
-const O_DIRECTORY = 0o200000;
-const O_DIRECTORY_ARM64 = 0o40000;
-const O_CLOEXEC = 0o2000000;
 const OPEN_TREE_CLONE = 1;
 const OPEN_TREE_CLOEXEC = O_CLOEXEC;
-const AT_EMPTY_PATH = 0x1000;
 const MOUNT_ATTR_RDONLY = 1;
 const MOUNT_ATTR_NOSUID = 2;
 const MOUNT_ATTR_NODEV = 4;
-const CAP_SYS_ADMIN = 21;
-const CAP_SETPCAP = 8;
 
 /** A namespace the stage joins: its type and an fd of it the stage inherits. */
 export interface NamespaceFd {
@@ -108,15 +112,28 @@ function joinSteps(s: Script, list: readonly NamespaceFd[], who: string): void {
   }
 }
 
-function dirFlag(arch: string): number {
-  return arch === "aarch64" ? O_DIRECTORY_ARM64 : O_DIRECTORY;
-}
-
 function stdioSteps(s: Script, stdio: readonly [number, number, number], who: string): void {
   stdio.forEach((fd, i) => s.call("dup3", [fd, i, 0], `${who}: cannot set up stdio fd ${i}`));
   for (const fd of new Set(stdio)) {
     if (fd > 2) s.call("close", [fd], "close a stdio pipe", { ignore: true });
   }
+}
+
+/** /dev/null as fds 0, 1 and 2. */
+function nullStdio(s: Script, who: string): void {
+  const fd = s.slot();
+  s.call(
+    "openat",
+    [AT_FDCWD, s.str("/dev/null"), O_RDWR | O_CLOEXEC],
+    `${who}: cannot open /dev/null`,
+    {
+      into: fd,
+    },
+  );
+  for (const target of [0, 1, 2]) {
+    s.call("dup3", [fd, target, 0], `${who}: cannot set up stdio fd ${target}`);
+  }
+  s.call("close", [fd], "close /dev/null", { ignore: true });
 }
 
 /**
@@ -188,7 +205,7 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
     // the joined namespace's root; the init chroots to its cwd before any container work.
     const host = s.slot();
     const nsRoot = s.slot();
-    const dir = O_PATH | dirFlag(arch) | O_CLOEXEC;
+    const dir = O_PATH | oDirectory(arch) | O_CLOEXEC;
     s.call("openat", [AT_FDCWD, s.str("/"), dir], `${who}: cannot open /`, { into: host });
     joinSteps(s, [joinedMount], who);
     s.call("openat", [AT_FDCWD, s.str("/"), dir], `${who}: cannot open the namespace's /`, {
@@ -200,13 +217,12 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
     s.call("close", [host], "close", { ignore: true });
     s.call("close", [nsRoot], "close", { ignore: true });
   }
-  const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
+  // Stdio is settled before the fork, while no container process can see this one.
   if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
+  const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
   // The stage starts with every signal at its default; the init writes to pipes whose reader
   // may be gone (a hook that exits without reading its state), so SIGPIPE must not kill it.
   // Deno keeps an ignored SIGPIPE; the stage that runs the workload resets it again.
-  const SIG_IGN = 1;
-  const SIGPIPE = 13;
   const ignore = s.words([SIG_IGN, 0, 0, 0]);
   s.call("rt_sigaction", [SIGPIPE, ignore, 0, 8], `${who}: cannot ignore SIGPIPE`);
   if (exeFd !== undefined) {
@@ -309,10 +325,14 @@ export function execLaunchScript(p: ExecLaunchPlan, arch: string): Script {
   const s = new Script(arch);
   const who = "exec";
   joinSteps(s, p.join, who);
+  // Stdio is settled before the fork, while no container process can see this one: the
+  // relay's pipes, or /dev/null until the pty (from the container's devpts) replaces it, so
+  // the caller's own files are never open in a process of the container's but the workload.
+  if (p.terminal !== undefined) nullStdio(s, who);
+  else if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
   const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
   s.call("setsid", [], "setsid", { ignore: true });
   if (p.terminal !== undefined) terminalSteps(s, p.terminal, who);
-  else if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
   s.call("umask", [p.umask], "umask");
   s.call("chdir", [s.str(p.cwd)], `${who}: cannot change to process.cwd ${p.cwd}`);
   // Rlimits before the user changes, as runc orders them: raising a hard limit needs the

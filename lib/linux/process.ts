@@ -10,14 +10,7 @@ import { RLIMITS } from "../plan/rlimits.ts";
 import { boundingDrops, type CredentialPlan, type RlimitPlan } from "../spawn/steps.ts";
 import type { Spec } from "../spec/config.ts";
 import * as sc from "../sys/syscalls.ts";
-
-const PR_SET_DUMPABLE = 4;
-const PR_SET_KEEPCAPS = 8;
-const PR_CAPBSET_DROP = 24;
-const PR_SET_NO_NEW_PRIVS = 38;
-const PR_CAP_AMBIENT = 47;
-const PR_CAP_AMBIENT_RAISE = 2;
-const PR_CAP_AMBIENT_CLEAR_ALL = 4;
+import { PR } from "../plan/abi.ts";
 
 function fail(what: string, err: unknown): never {
   if (err instanceof SyscallError) throw new DenkiError(`${what}: ${err.message}`);
@@ -26,7 +19,7 @@ function fail(what: string, err: unknown): never {
 
 /** Hides the init from ptrace and core dumps while it works (execve resets this). */
 export function setNotDumpable(): void {
-  sc.prctl(PR_SET_DUMPABLE, 0);
+  sc.prctl(PR.SET_DUMPABLE, 0);
 }
 
 /** hostname, domainname, sysctls and oom_score_adj (needs /proc of the container). */
@@ -158,7 +151,7 @@ export function applyCredentials(c: CredentialPlan, retain: bigint): void {
   for (let cap = 0; cap <= CAP_LAST; cap++) {
     if (((c.bounding | retain) & (1n << BigInt(cap))) !== 0n) continue;
     try {
-      sc.prctl(PR_CAPBSET_DROP, cap);
+      sc.prctl(PR.CAPBSET_DROP, cap);
     } catch (err) {
       // Capabilities newer than this kernel do not exist in its bounding set.
       if (!(err instanceof SyscallError && err.errno === sc.Errno.EINVAL)) {
@@ -167,11 +160,11 @@ export function applyCredentials(c: CredentialPlan, retain: bigint): void {
     }
   }
   try {
-    sc.prctl(PR_SET_KEEPCAPS, 1);
+    sc.prctl(PR.SET_KEEPCAPS, 1);
     sc.setgroups(c.additionalGids);
     sc.setresgid(c.gid);
     sc.setresuid(c.uid);
-    sc.prctl(PR_SET_KEEPCAPS, 0);
+    sc.prctl(PR.SET_KEEPCAPS, 0);
   } catch (err) {
     fail(`cannot switch to user ${c.uid}:${c.gid}`, err);
   }
@@ -181,18 +174,18 @@ export function applyCredentials(c: CredentialPlan, retain: bigint): void {
       permitted: c.permitted | retain,
       inheritable: c.inheritable,
     });
-    sc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
+    sc.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL);
     for (let cap = 0; cap <= CAP_LAST; cap++) {
       const bit = 1n << BigInt(cap);
       if ((c.ambient & c.inheritable & c.permitted & bit) === 0n) continue;
-      sc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap);
+      sc.prctl(PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap);
     }
   } catch (err) {
     fail("cannot set capabilities", err);
   }
   if (c.noNewPrivileges) {
     try {
-      sc.prctl(PR_SET_NO_NEW_PRIVS, 1);
+      sc.prctl(PR.SET_NO_NEW_PRIVS, 1);
     } catch (err) {
       fail("cannot set no_new_privs", err);
     }
@@ -202,7 +195,7 @@ export function applyCredentials(c: CredentialPlan, retain: bigint): void {
 /** Gives up the capabilities `applyCredentials` kept for a filter, once the filter is on. */
 export function dropRetained(c: CredentialPlan, retain: bigint): void {
   try {
-    for (const cap of boundingDrops(c, retain)) sc.prctl(PR_CAPBSET_DROP, cap);
+    for (const cap of boundingDrops(c, retain)) sc.prctl(PR.CAPBSET_DROP, cap);
     sc.capset({ effective: c.effective, permitted: c.permitted, inheritable: c.inheritable });
   } catch (err) {
     fail("cannot drop the capabilities kept for the seccomp filter", err);

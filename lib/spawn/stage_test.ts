@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as sc from "../sys/syscalls.ts";
 import { blobModule, compileStage, sha256 } from "./build_stage.ts";
 import { Script } from "./script.ts";
-import { launchStage, stageBytes } from "./stage.ts";
+import { launchStage, scriptFd, stageBytes } from "./stage.ts";
 import { STAGE_SOURCE_SHA256 } from "./stage_blob.ts";
 
 const here = new URL(".", import.meta.url).pathname;
@@ -18,18 +18,31 @@ function hasClang(): boolean {
   }
 }
 
-/** Runs a script with one end of a socketpair as `fd`; returns what arrived and the status. */
+/**
+ * Runs a script with one end of a socketpair as `fd`; returns what arrived and the status.
+ * `emulate`: run the stage of that architecture under qemu-user instead of this machine's.
+ */
 async function runScript(
   build: (s: Script, fd: number) => void,
   text = false,
+  emulate?: { arch: string; qemu: string; program: string },
 ): Promise<{ out: string; code: number }> {
   const [mine, theirs] = sc.socketpair();
   sc.setCloexec(mine, true);
-  const s = new Script(Deno.build.arch);
+  const s = new Script(emulate?.arch ?? Deno.build.arch);
   build(s, theirs);
   let pid: number;
   try {
-    pid = launchStage(s.build({ fd: theirs, failCode: 99, text }));
+    const script = s.build({ fd: theirs, failCode: 99, text });
+    if (emulate === undefined) pid = launchStage(script);
+    else {
+      const fd = scriptFd(script);
+      try {
+        pid = sc.spawn(emulate.qemu, [emulate.qemu, emulate.program, String(fd)], []);
+      } finally {
+        sc.close(fd);
+      }
+    }
   } finally {
     sc.close(theirs);
   }
@@ -191,4 +204,57 @@ Deno.test("a failed execve is reported; the status is the fail code", async () =
   }, true);
   assert.equal(r.out, "exec it: ENOENT (no such file or directory)\n");
   assert.equal(r.code, 99);
+});
+
+const QEMU = "/usr/bin/qemu-aarch64-static";
+const hasQemu = (() => {
+  try {
+    return Deno.statSync(QEMU).isFile && Deno.build.arch === "x86_64";
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: `the aarch64 stage runs scripts: calls, slots, a fork, a failure report (qemu-user)${
+    hasQemu ? "" : " [skipped: qemu-aarch64-static is not installed, or this is not x86_64]"
+  }`,
+  ignore: !hasQemu,
+  fn: async () => {
+    const program = Deno.makeTempFileSync({ prefix: "denki-stage-aarch64-" });
+    try {
+      Deno.writeFileSync(program, stageBytes("aarch64"), { mode: 0o700 });
+      const emulate = { arch: "aarch64", qemu: QEMU, program };
+      const ok = await runScript(
+        (s, fd) => {
+          const dup = s.slot();
+          s.call("fcntl", [fd, 0, /* F_DUPFD */ 50], "dup", { into: dup });
+          s.call("write", [dup, s.str("arm64 "), 6], "write", { expect: 6 });
+          const pid = s.slot();
+          const fork = s.fork(SIGCHLD, pid, "fork");
+          s.exit(0, "child exits");
+          s.parentAt(fork);
+          s.report(fd, "value", pid, "report");
+          s.exit(6);
+        },
+        false,
+        emulate,
+      );
+      assert.equal(ok.code, 6);
+      assert.match(ok.out, /^arm64 \{"type":"value","value":\d+\}\n$/);
+      const failed = await runScript(
+        (s) => {
+          s.call("close", [987654], "denki init: cannot close fd 987654");
+        },
+        true,
+        emulate,
+      );
+      assert.deepEqual(failed, {
+        out: "denki init: cannot close fd 987654: EBADF (bad file descriptor)\n",
+        code: 99,
+      });
+    } finally {
+      Deno.removeSync(program);
+    }
+  },
 });

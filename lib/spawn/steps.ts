@@ -6,30 +6,27 @@
  */
 import { CAP_LAST } from "../plan/capabilities.ts";
 import { type Arg, Data, type Script, type Slot } from "./script.ts";
+import {
+  AT_FDCWD,
+  CAP_SETPCAP,
+  CAP_V3,
+  CLONE_PARENT,
+  O_CLOEXEC,
+  O_NOCTTY,
+  O_RDWR,
+  PR,
+  SIGCHLD,
+  TIOCGPTPEER,
+  TIOCSCTTY,
+  TIOCSPTLCK,
+  TIOCSWINSZ,
+} from "../plan/abi.ts";
 
-const SIGCHLD = 17;
-const CLONE_PARENT = 0x00008000;
-const PR_SET_KEEPCAPS = 8;
-const PR_CAPBSET_DROP = 24;
-const PR_SET_NO_NEW_PRIVS = 38;
-const PR_CAP_AMBIENT = 47;
-const PR_CAP_AMBIENT_RAISE = 2;
-const PR_CAP_AMBIENT_CLEAR_ALL = 4;
-const CAP_V3 = 0x20080522;
-const CAP_SETPCAP = 8;
 const CLOSE_RANGE_CLOEXEC = 1 << 2;
 const SECCOMP_SET_MODE_FILTER = 1;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 const EINVAL = 22;
-const O_RDWR = 2;
-const O_NOCTTY = 0o400;
-const O_CLOEXEC = 0o2000000;
-const AT_FDCWD = -100;
-const TIOCSCTTY = 0x540e;
-const TIOCSWINSZ = 0x5414;
-const TIOCSPTLCK = 0x40045431;
-const TIOCGPTPEER = 0x5441;
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
 
@@ -139,14 +136,14 @@ export function credentialSteps(s: Script, c: CredentialPlan, who: string, retai
     if (((c.bounding | retain) & bit) !== 0n) continue;
     s.call(
       "prctl",
-      [PR_CAPBSET_DROP, cap],
+      [PR.CAPBSET_DROP, cap],
       `${who}: cannot drop capability ${cap} from the bounding set`,
       {
         ok: [EINVAL],
       },
     );
   }
-  s.call("prctl", [PR_SET_KEEPCAPS, 1], `${who}: cannot set KEEPCAPS`);
+  s.call("prctl", [PR.SET_KEEPCAPS, 1], `${who}: cannot set KEEPCAPS`);
   const gids = new Uint32Array(Math.max(1, c.additionalGids.length));
   gids.set(c.additionalGids);
   s.call(
@@ -156,12 +153,12 @@ export function credentialSteps(s: Script, c: CredentialPlan, who: string, retai
   );
   s.call("setresgid", [c.gid, c.gid, c.gid], `${who}: cannot switch to group ${c.gid}`);
   s.call("setresuid", [c.uid, c.uid, c.uid], `${who}: cannot switch to user ${c.uid}`);
-  s.call("prctl", [PR_SET_KEEPCAPS, 0], `${who}: cannot clear KEEPCAPS`);
+  s.call("prctl", [PR.SET_KEEPCAPS, 0], `${who}: cannot clear KEEPCAPS`);
   const caps = capData(s, c.effective | retain, c.permitted | retain, c.inheritable);
   s.call("capset", [caps.header, caps.data], `${who}: cannot set capabilities`);
   s.call(
     "prctl",
-    [PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0],
+    [PR.CAP_AMBIENT, PR.CAP_AMBIENT_CLEAR_ALL, 0, 0, 0],
     `${who}: cannot clear ambient capabilities`,
   );
   for (let cap = 0; cap <= CAP_LAST; cap++) {
@@ -171,12 +168,12 @@ export function credentialSteps(s: Script, c: CredentialPlan, who: string, retai
     if ((c.ambient & c.permitted & c.inheritable & bit) === 0n) continue;
     s.call(
       "prctl",
-      [PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0],
+      [PR.CAP_AMBIENT, PR.CAP_AMBIENT_RAISE, cap, 0, 0],
       `${who}: cannot raise ambient capability ${cap}`,
     );
   }
   if (c.noNewPrivileges) {
-    s.call("prctl", [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0], `${who}: cannot set no_new_privs`);
+    s.call("prctl", [PR.SET_NO_NEW_PRIVS, 1, 0, 0, 0], `${who}: cannot set no_new_privs`);
   }
 }
 
@@ -199,7 +196,7 @@ export function dropRetained(s: Script, c: CredentialPlan, retain: bigint, who: 
   for (const cap of boundingDrops(c, retain)) {
     s.call(
       "prctl",
-      [PR_CAPBSET_DROP, cap],
+      [PR.CAPBSET_DROP, cap],
       `${who}: cannot drop capability ${cap} from the bounding set`,
       {
         ok: [EINVAL],

@@ -2,7 +2,7 @@
  * Commands on a running container, side by side with runc: `pause; resume`, `ps --format
  * json`, `events --stats`, `exec true` and `update --pids-limit`. Each is one short CLI call
  * (two for pause; resume), so these mostly measure command start-up plus the cgroupfs work
- * (and for exec, a second denki process: exec-init).
+ * (and for exec, the native stage that joins the container and becomes the process).
  */
 import type { BenchContext } from "./context.ts";
 import { exec, removeAll, type Runtime } from "./lifecycle.ts";

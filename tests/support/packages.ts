@@ -51,6 +51,8 @@ export const CONTAINER_PACKAGES: readonly Wanted[] = [
   // podman drives denki in tests/podman_test.ts, through conmon (a package of its own).
   { program: "conmon", pkg: "conmon" },
   { program: "podman", pkg: "podman" },
+  // The aarch64 build of denki's native stage runs its unit tests under qemu-user.
+  { program: "qemu-aarch64-static", pkg: "qemu-user-static" },
 ];
 
 /** What builds the WASI test programs and Wasm benchmark guests: C to wasm32-wasi, and WAT. */
