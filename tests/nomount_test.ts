@@ -12,7 +12,8 @@ import { CONTAINER_REQS, type Json, Lab } from "./support/container.ts";
 import { LAUNCHER, run } from "./support/denki.ts";
 import { acceptUnix, listenUnix, recvWithFds } from "../lib/sys/unix.ts";
 import * as sc from "../lib/sys/syscalls.ts";
-import { testWith } from "./support/requires.ts";
+import { program, testWith } from "./support/requires.ts";
+import { exists } from "./support/fs.ts";
 
 const T = (name: string, fn: (lab: Lab) => Promise<void>) =>
   testWith(`no mount namespace: ${name}`, CONTAINER_REQS, () => withNoMountLab(fn));
@@ -392,3 +393,80 @@ T("a terminal's /dev/console bind (made after the chroot) is recorded and remove
     sc.close(listener);
   }
 });
+
+/** tests/security/attack.c, built static (it runs in a busybox root); undefined without clang. */
+function attackBinary(dir: string): string {
+  const out = new Deno.Command("clang-14", {
+    args: [
+      "-static",
+      "-O2",
+      "-o",
+      `${dir}/attack`,
+      `${new URL("./security/attack.c", import.meta.url).pathname}`,
+    ],
+    stderr: "piped",
+  }).outputSync();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return `${dir}/attack`;
+}
+
+const libcA = `/usr/lib/${Deno.build.arch === "aarch64" ? "aarch64" : "x86_64"}-linux-gnu/libc.a`;
+
+testWith(
+  "no mount namespace: the init runs from a read-only copy of its binary's mount (CVE-2019-5736)",
+  [
+    ...CONTAINER_REQS,
+    program("clang-14"),
+    exists(libcA) ? undefined : "libc6-dev is not installed",
+  ],
+  () =>
+    withNoMountLab(async (lab) => {
+      // A copy of Deno that only this test's denki runs: the attack's target.
+      const deno = `${lab.dir}/deno`;
+      Deno.copyFileSync(Deno.execPath(), deno);
+      Deno.chmodSync(deno, 0o755);
+      const before = Deno.readFileSync(deno);
+      const env = { DENKI_DENO: deno };
+      // A pod (with its own mount namespace) whose process may ptrace, and the attacker in it.
+      const pod = lab.bundle((c) => {
+        c.process.args = ["sleep", "120"];
+        c.root.readonly = false;
+        for (const set of ["bounding", "effective", "permitted"]) {
+          c.process.capabilities[set].push("CAP_SYS_PTRACE");
+        }
+      });
+      Deno.copyFileSync(attackBinary(lab.dir), `${pod.rootfs}/attack`);
+      Deno.chmodSync(`${pod.rootfs}/attack`, 0o755);
+      assert.equal((await lab.denki(["run", "-d", "--bundle", pod.dir, "pod"], { env })).code, 0);
+      const podPid = JSON.parse((await lab.denki(["state", "pod"])).stdout).pid;
+      // A container without a mount namespace in the pod's pid namespace: its waiting init
+      // (Deno) is visible to the attacker.
+      const app = lab.bundle((c) => {
+        noMountNs(c);
+        c.process.args = ["true"];
+        c.linux.namespaces = c.linux.namespaces.map((n: Json) =>
+          n.type === "pid" ? { type: "pid", path: `/proc/${podPid}/ns/pid` } : n
+        );
+      });
+      const created = await lab.denki(["create", "--bundle", app.dir, "app"], { env });
+      assert.equal(created.code, 0, created.stderr);
+      const script = "/attack exe 4 >/out 2>&1; echo END >>/out";
+      assert.equal((await lab.denki(["exec", "-d", "pod", "sh", "-c", script], { env })).code, 0);
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal((await lab.denki(["start", "app"], { env })).code, 0);
+      await waitFor(
+        "the attacker's report",
+        () => /^END$/m.test(read(`${pod.rootfs}/out`)),
+        20_000,
+      );
+      const text = read(`${pod.rootfs}/out`);
+      assert.match(
+        text,
+        new RegExp(`^TARGET ${deno}$`, "m"),
+        `the attacker held the init's binary:\n${text}`,
+      );
+      assert.match(text, new RegExp(`^DENIED ${deno} EROFS$`, "m"), text);
+      assert.doesNotMatch(text, /^WROTE/m, text);
+      assert.deepEqual(Deno.readFileSync(deno), before, "the runtime binary is unchanged");
+    }),
+);
