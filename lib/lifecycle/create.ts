@@ -40,6 +40,12 @@ import { FileParentBook } from "../cgroups/parents.ts";
 import { passwdEntry } from "../plan/passwd.ts";
 import { rfc3339Nano } from "../plan/rfc3339.ts";
 import { syscall } from "../sys/libc.ts";
+import {
+  type HostMount,
+  type MountReport,
+  type PendingMount,
+  undoHostMounts,
+} from "../linux/host_mounts.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -240,6 +246,9 @@ export async function createContainer(
   let master: number | undefined;
   let channel: SyncChannel | undefined;
   let cgroup: Cgroup | undefined;
+  // A container without a mount namespace: the mounts its init made in the host's table.
+  const hostMounts: HostMount[] = [];
+  let pendingMounts: PendingMount[] = [];
   // As `runc run` does: a foreground process without a terminal gets pipes, relayed by `run`.
   const pipes = opts.foreground && !spec.process!.terminal && !checked.sandbox
     ? stdioPipes()
@@ -271,7 +280,8 @@ export async function createContainer(
     }
     log.debug(`container "${opts.id}": init is pid ${pid}`);
     // Recorded before the init may go on, so a create killed from here on leaves its pid.
-    store.writeCreating(lock, withInit(creating, pid));
+    creating = withInit(creating, pid);
+    store.writeCreating(lock, creating);
     if (!checked.sandbox) sendGo(channel);
     // The init says hello once its runtime is up; it joins the cgroup then, before it
     // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
@@ -312,6 +322,15 @@ export async function createContainer(
         throw err;
       }
       if (msg.type === "error") throw new DenkiError(String(msg.message));
+      if (msg.type === "mount") {
+        // Written down before the init goes on: a create killed now leaves what to undo.
+        const report = msg as unknown as MountReport;
+        hostMounts.push(...report.made ?? []);
+        pendingMounts = report.pending ?? pendingMounts;
+        store.writeCreating(lock, { ...creating, mounts: hostMounts, pendingMounts });
+        channel.send({ type: "ok" });
+        continue;
+      }
       if (msg.type === "seccompFd") {
         // The init cannot reach listenerPath from inside the container: the agent gets the
         // notify fd from here, and this copy is closed once sent.
@@ -360,6 +379,7 @@ export async function createContainer(
       annotations: spec.annotations ?? {},
       hooks: { poststart: spec.hooks?.poststart ?? [], poststop: spec.hooks?.poststop ?? [] },
       ...(cgroup ? { cgroup: cgroup.rec } : {}),
+      ...(hostMounts.length > 0 ? { mounts: hostMounts } : {}),
     };
     store.write(lock, record);
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
@@ -382,6 +402,13 @@ export async function createContainer(
       await cgroup?.remove();
     } catch (cleanup) {
       log.warn((cleanup as Error).message);
+    }
+    try {
+      undoHostMounts(rootfs, hostMounts, pendingMounts, (m) => log.warn(m));
+    } catch (cleanup) {
+      // The creating record still lists them: `delete` can try again.
+      log.warn(`${(cleanup as Error).message}; \`delete ${opts.id}\` retries`);
+      throw err;
     }
     store.remove(lock);
     throw err;

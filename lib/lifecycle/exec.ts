@@ -15,6 +15,7 @@ import {
   startStage,
 } from "../linux/launch.ts";
 import { envWithHome, lookPathIn } from "../linux/lookpath.ts";
+import { sharesHostMounts } from "../linux/namespaces.ts";
 import { checkCapabilities, credentialPlan, rlimitPlans } from "../linux/process.ts";
 import { CONSOLE_MESSAGE } from "../linux/console.ts";
 import { compileCached } from "../linux/seccomp_cache.ts";
@@ -181,9 +182,13 @@ async function spawnExec(job: ExecJob): Promise<number> {
     const env = envWithHome(root, process.env ?? [], creds.uid);
     const path = lookPathIn(root, args[0]!, env, process.cwd);
     if (tty) sc.setCloexec(tty.initEnd, false);
+    // No mount namespace to join (it is the host's): the process chroots into the init's root.
+    const chroot = sharesHostMounts(spec) ? root : undefined;
+    if (chroot !== undefined) sc.setCloexec(chroot, false);
     script = execLaunchScript({
       channel: childEnd,
       join,
+      chroot,
       terminal: tty === undefined ? undefined : {
         socket: tty.initEnd,
         uid: creds.uid,
@@ -211,6 +216,7 @@ async function spawnExec(job: ExecJob): Promise<number> {
     } finally {
       sc.close(childEnd);
       for (const ns of join) sc.close(ns.fd);
+      sc.setCloexec(root, true);
       tty?.closeInitEnd();
       pipes?.closeChildEnds();
     }

@@ -13,6 +13,7 @@ import { signalName } from "../plan/signals.ts";
 import { Cgroup, type CgroupRecord } from "../cgroups/manager.ts";
 import { realIo } from "../cgroups/io.ts";
 import { FileParentBook } from "../cgroups/parents.ts";
+import { undoHostMounts } from "../linux/host_mounts.ts";
 
 const SIGKILL = 9;
 
@@ -146,6 +147,9 @@ export async function deleteContainer(
         );
       }
     }
+    // A container without a mount namespace: its mounts in the host's table go with it (a
+    // failure keeps the state and the cgroup, so delete can be tried again).
+    undoHostMounts(rec.rootfs, rec.mounts ?? [], [], (m) => log.warn(m));
     if (rec.cgroup !== undefined) await removeCgroup(root, rec.cgroup, status === "stopped", log);
     store.remove(lock);
     await runHooksWarning(
@@ -225,6 +229,9 @@ export async function undoLeftover(
         `cannot remove container "${lock.id}": its init (pid ${pid}) did not die`,
       );
     }
+  }
+  if (rec !== undefined) {
+    undoHostMounts(rec.rootfs, rec.mounts ?? [], rec.pendingMounts ?? [], (m) => log.warn(m));
   }
   if (rec?.cgroup !== undefined) await removeCgroup(store.root, rec.cgroup, !alive, log);
   for (const name of names) {

@@ -34,6 +34,8 @@ import {
   setNotDumpable,
 } from "./process.ts";
 import { lockDownRootfs, prepareRootfs, setRootPropagation, switchRoot } from "./rootfs.ts";
+import { MountBook } from "./host_mounts.ts";
+import { sharesHostMounts } from "./namespaces.ts";
 
 /** What `create` sends the init first. */
 interface Bootstrap {
@@ -128,7 +130,14 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
     if (!boot.sandbox) finishNamespaces(spec);
-    const rootFd = boot.sandbox ? undefined : prepareRootfs(spec, boot.rootfs, boot.bundle);
+    // No mount namespace: every mount goes into the host's table, and `create` records each
+    // one (before and after it is made) so that `delete` can remove exactly those.
+    const book = !boot.sandbox && sharesHostMounts(spec)
+      ? new MountBook(boot.rootfs, (msg) => {
+        if (!channel.send({ ...msg }) || channel.receive()?.type !== "ok") exitQuietly();
+      })
+      : undefined;
+    const rootFd = boot.sandbox ? undefined : prepareRootfs(spec, boot.rootfs, boot.bundle, book);
     if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {
       // These run in the runtime's namespaces: `create` runs them and answers.
       if (!channel.send({ type: "hooks" }) || channel.receive()?.type !== "ok") exitQuietly();
@@ -144,18 +153,26 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     executor.prepare?.(spec);
     const notes: string[] = [];
     if (rootFd !== undefined) {
-      switchRoot(rootFd, boot.rootfs, boot.noPivot);
+      switchRoot(rootFd, boot.rootfs, boot.noPivot, book !== undefined);
+      book?.chrooted();
       setRootPropagation(spec);
       // After the switch the pty comes from the container's devpts; /dev/console is bound
       // before the root may turn read-only, and the peer is chowned while still root.
-      if (boot.consoleSocket !== undefined) {
-        setupConsole({
-          socket: boot.consoleSocket,
-          mountConsole: true,
-          uid: spec.process?.user?.uid,
-          size: spec.process?.consoleSize,
-        });
+      const consoleSocket = boot.consoleSocket;
+      if (consoleSocket !== undefined) {
+        const setup = () =>
+          setupConsole({
+            socket: consoleSocket,
+            mountConsole: true,
+            uid: spec.process?.user?.uid,
+            size: spec.process?.consoleSize,
+          });
+        if (book) {
+          book.around(["/dev/console"], setup);
+          book.flush();
+        } else setup();
       }
+      book?.close();
       applySystemSettings(spec);
       lockDownRootfs(spec);
       applyCwd(spec);

@@ -5,7 +5,8 @@
  * namespaces, then forks the real child (a child of denki, CLONE_PARENT), which waits for
  * denki's go-ahead and then becomes the container init (Deno, run from a read-only view of its
  * binary) or, for `exec`, the workload itself. Every thread of those processes starts inside
- * the container's namespaces; none ever had the host's mount namespace.
+ * the container's namespaces; none ever had the host's mount namespace, unless the container
+ * has no mount namespace of its own (then its root is a chroot in the host's).
  *
  * The script builders are pure; `startStage` runs one and returns the forked child's pid.
  */
@@ -112,6 +113,12 @@ function joinSteps(s: Script, list: readonly NamespaceFd[], who: string): void {
   }
 }
 
+/** `path` relative to the mount point `mount` that holds it ("." for the point itself). */
+function pathBelow(mount: string, path: string): string {
+  const rest = mount === "/" ? path.slice(1) : path.slice(mount.length + 1);
+  return rest === "" ? "." : rest;
+}
+
 function stdioSteps(s: Script, stdio: readonly [number, number, number], who: string): void {
   stdio.forEach((fd, i) => s.call("dup3", [fd, i, 0], `${who}: cannot set up stdio fd ${i}`));
   for (const fd of new Set(stdio)) {
@@ -185,22 +192,50 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
     s.call("mount", [s.str(p.exe), s.str(p.exe), 0, MS.BIND, 0], `${who}: cannot bind ${p.exe}`);
     const flags = MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NOSUID | MS.NODEV;
     s.call("mount", [0, s.str(p.exe), 0, flags, 0], `${who}: cannot make ${p.exe} read-only`);
-  } else if (joinedMount !== undefined) {
-    // Someone else's mount namespace is not ours to bind in: run the binary through a
-    // detached read-only copy of its mount instead, made while the host's view is ours.
-    exeFd = s.slot();
-    s.call(
-      "open_tree",
-      [AT_FDCWD, s.str(p.exe), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC],
-      `${who}: cannot clone the mount of ${p.exe}`,
-      { into: exeFd },
-    );
+  } else {
+    // Someone else's mount namespace (or, without one, the host's) is not ours to bind in:
+    // run the binary through a detached read-only copy of its mount instead, made while the
+    // host's view is ours. The copy is in no mount table and goes when the init execs.
     const attr = s.words([MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 0]);
-    s.call(
-      "mount_setattr",
-      [exeFd, s.str(""), AT_EMPTY_PATH, attr, 32],
-      `${who}: cannot make the copy of ${p.exe} read-only`,
-    );
+    exeFd = s.slot();
+    if (joinedMount !== undefined) {
+      s.call(
+        "open_tree",
+        [AT_FDCWD, s.str(p.exe), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC],
+        `${who}: cannot clone the mount of ${p.exe}`,
+        { into: exeFd },
+      );
+      s.call(
+        "mount_setattr",
+        [exeFd, s.str(""), AT_EMPTY_PATH, attr, 32],
+        `${who}: cannot make the copy of ${p.exe} read-only`,
+      );
+    } else {
+      // Without a mount namespace the init keeps working from the host's paths until its
+      // chroot: a copy of the whole mount holding the binary (not the file alone) gives the
+      // binary its own path there, which Deno.execPath() reads ("/" for a copy of the file).
+      const tree = s.slot();
+      s.call(
+        "open_tree",
+        [AT_FDCWD, s.str(p.exeMount), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC],
+        `${who}: cannot clone the mount ${p.exeMount}`,
+        { into: tree },
+      );
+      s.call(
+        "mount_setattr",
+        [tree, s.str(""), AT_EMPTY_PATH, attr, 32],
+        `${who}: cannot make the copy of ${p.exeMount} read-only`,
+      );
+      s.call(
+        "openat",
+        [tree, s.str(pathBelow(p.exeMount, p.exe)), O_PATH | O_CLOEXEC],
+        `${who}: cannot open ${p.exe} in the copy of ${p.exeMount}`,
+        { into: exeFd },
+      );
+      s.call("close", [tree], "close", { ignore: true });
+    }
+  }
+  if (joinedMount !== undefined) {
     // Deno starts from the host's root (its libraries and modules are there) with its cwd at
     // the joined namespace's root; the init chroots to its cwd before any container work.
     const host = s.slot();
@@ -315,6 +350,11 @@ export interface ExecLaunchPlan {
   join: readonly NamespaceFd[];
   terminal?: TerminalPlan | undefined;
   stdio?: readonly [number, number, number] | undefined;
+  /**
+   * An inheritable fd of the init's root, for a container without a mount namespace of its
+   * own: there is none to join that would set the root, so the process chroots into it.
+   */
+  chroot?: number | undefined;
   umask: number;
   cwd: string;
   tail: TailPlan;
@@ -324,12 +364,18 @@ export interface ExecLaunchPlan {
 export function execLaunchScript(p: ExecLaunchPlan, arch: string): Script {
   const s = new Script(arch);
   const who = "exec";
-  joinSteps(s, p.join, who);
-  // Stdio is settled before the fork, while no container process can see this one: the
-  // relay's pipes, or /dev/null until the pty (from the container's devpts) replaces it, so
-  // the caller's own files are never open in a process of the container's but the workload.
+  // Stdio is settled first, while no container process can see this one and paths are still
+  // the host's: the relay's pipes, or the host's /dev/null until the pty (from the container's
+  // devpts) replaces it, so the caller's own files are never open in a process of the
+  // container's but the workload.
   if (p.terminal !== undefined) nullStdio(s, who);
   else if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
+  joinSteps(s, p.join, who);
+  if (p.chroot !== undefined) {
+    s.call("fchdir", [p.chroot], `${who}: cannot change to the container's root`);
+    s.call("chroot", [s.str(".")], `${who}: cannot chroot into the container's root`);
+    s.call("close", [p.chroot], "close the root fd", { ignore: true });
+  }
   const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
   s.call("setsid", [], "setsid", { ignore: true });
   if (p.terminal !== undefined) terminalSteps(s, p.terminal, who);

@@ -101,6 +101,32 @@ Deno.test("init launch: a joined mount namespace runs a read-only copy of the bi
   assert.ok(c.includes("execveat") && !c.includes("execve"));
 });
 
+Deno.test("init launch: without a mount namespace, a read-only copy of the binary's mount", () => {
+  const s = initLaunchScript({
+    ...initPlan,
+    fresh: ["network", "uts"],
+    exe: "/usr/lib/deno/deno",
+    exeMount: "/",
+    argv: ["/usr/lib/deno/deno", "run", "main.js", "init", "9"],
+  }, "x86_64");
+  const c = calls(s);
+  assert.ok(
+    !c.some((x) => x.startsWith("setns")) && !c.includes("mount"),
+    "nothing joined or mounted",
+  );
+  const at = (name: string) => c.indexOf(name);
+  assert.ok(at("open_tree") < at("mount_setattr") && at("mount_setattr") < at("openat"));
+  assert.ok(at("openat") < at("clone") && c.includes("execveat") && !c.includes("execve"));
+  // The copy is of the mount, so the binary keeps its path in it (Deno.execPath() reads it).
+  const open = s.steps.find((st) => st.call === "openat")!;
+  assert.match(
+    s.describe(s.steps.indexOf(open)),
+    /cannot open \/usr\/lib\/deno\/deno in the copy of \/$/,
+  );
+  const tree = s.steps.find((st) => st.call === "open_tree")!;
+  assert.match(tree.what, /cannot clone the mount \/$/);
+});
+
 const execPlan = (over: Partial<CredentialPlan> = {}, seccomp = true): ExecLaunchPlan => {
   const c = { ...creds, ...over };
   const filter = seccomp ? { program: new Uint8Array(16), flags: 0, notify: false } : undefined;
@@ -162,4 +188,19 @@ Deno.test("retainedCaps: CAP_SYS_ADMIN and CAP_SETPCAP only when a filter goes o
   assert.equal(retainedCaps({ ...creds, noNewPrivileges: true }, filter), 0n);
   assert.equal(retainedCaps(creds, undefined), 0n);
   assert.equal(retainedCaps({ ...creds, effective: CAP(21) | CAP(8) }, filter), 0n);
+});
+
+Deno.test("exec: without a mount namespace to join, the process chroots into the init's root", () => {
+  const plan = execPlan();
+  const s = execLaunchScript({
+    ...plan,
+    join: plan.join.filter((n) => n.type !== "mount"),
+    chroot: 33,
+  }, "x86_64");
+  const c = calls(s);
+  const at = (name: string) => c.indexOf(name);
+  assert.ok(at("setns(31)") < at("fchdir"), "after the pid namespace is joined");
+  assert.deepEqual(c.slice(at("fchdir"), at("fchdir") + 4), ["fchdir", "chroot", "close", "clone"]);
+  assert.ok(at("clone") < at("chdir"), "process.cwd is then taken inside the root");
+  assert.equal(s.steps[s.steps.findIndex((st) => st.call === "fchdir")]!.args[0], 33);
 });

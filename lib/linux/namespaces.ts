@@ -25,11 +25,29 @@ function openNs(entry: NsEntry, cloexec = true): number {
   }
 }
 
-/** Namespace settings this build cannot honour, as one-line reasons (empty when fine). */
+/** True when the container has no mount namespace (new or joined): its root is the host's. */
+export function sharesHostMounts(spec: Spec): boolean {
+  return !entries(spec).some((n) => n.type === "mount");
+}
+
+/**
+ * Namespace settings this build cannot honour, as one-line reasons (empty when fine). Without
+ * a mount namespace the container's mounts are the host's and its root is a chroot: what
+ * needs a private mount table is refused rather than dropped (runc refuses masked and
+ * read-only paths there too, but silently leaves the root writable).
+ */
 export function namespaceProblems(spec: Spec): string[] {
   const out: string[] = [];
-  if (!entries(spec).some((n) => n.type === "mount")) {
-    out.push("linux.namespaces must include a mount namespace (the root switch needs one)");
+  if (sharesHostMounts(spec)) {
+    const why = "needs a mount namespace of the container's own (linux.namespaces has none)";
+    if ((spec.linux?.maskedPaths ?? []).length > 0) out.push(`linux.maskedPaths ${why}`);
+    if ((spec.linux?.readonlyPaths ?? []).length > 0) out.push(`linux.readonlyPaths ${why}`);
+    if (spec.root?.readonly) out.push(`root.readonly ${why}`);
+    if (spec.linux?.rootfsPropagation !== undefined) {
+      out.push(
+        "linux.rootfsPropagation would change the host's mount propagation (no mount namespace)",
+      );
+    }
   }
   for (const ns of entries(spec)) {
     if (ns.type === "user") {

@@ -1,7 +1,9 @@
 /**
  * The container's root file system, in the init's own mount namespace: propagation, the root
  * bind mount, the configured mounts, /dev, the switch to the new root (pivot_root, or MS_MOVE +
- * chroot with --no-pivot), then masked and read-only paths and a read-only root.
+ * chroot with --no-pivot), then masked and read-only paths and a read-only root. A container
+ * without a mount namespace gets the configured mounts and /dev under its rootfs in the host's
+ * table (recorded, see host_mounts.ts) and a chroot.
  */
 import { DenkiError, SyscallError } from "../errors.ts";
 import { MS } from "../plan/mount_options.ts";
@@ -10,6 +12,7 @@ import * as sc from "../sys/syscalls.ts";
 import { createDevice, createDevLinks, devicePlan } from "./devices.ts";
 import { applyMount, planMounts } from "./mounts.ts";
 import { fdPath, openInRoot, openRoot } from "./resolve.ts";
+import type { MountBook } from "./host_mounts.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 
 const MNT_DETACH = 2;
@@ -60,9 +63,46 @@ function fail(what: string, err: unknown): never {
 
 /**
  * Mounts everything into the rootfs while the host's file system is still reachable.
- * Returns an O_PATH fd of the root (closed by `switchRoot`).
+ * Returns an O_PATH fd of the root (closed by `switchRoot`). With a `book` the container has
+ * no mount namespace: nothing of the host's propagation changes and the rootfs does not
+ * become a mount point; each mount is made under it in the host's table, recorded by the book.
  */
-export function prepareRootfs(spec: Spec, rootfs: string, bundle: string): number {
+export function prepareRootfs(
+  spec: Spec,
+  rootfs: string,
+  bundle: string,
+  book?: MountBook,
+): number {
+  if (book === undefined) prepareOwnRoot(spec, rootfs);
+  const rootFd = openRoot(rootfs);
+  const around = (points: string[], fn: () => void) => book ? book.around(points, fn) : fn();
+  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
+  const ns = { network: types.has("network"), cgroup: types.has("cgroup") };
+  const steps = planMounts(spec.mounts ?? [], bundle);
+  for (const step of steps) around([step.destination], () => applyMount(rootFd, step, ns));
+  // A /dev bound from elsewhere (the host's, in "host devices" setups) is not ours to fill.
+  if (!steps.some((s) => s.destination === "/dev" && s.bind)) {
+    // Without CAP_MKNOD a device is bound from the host: a mount, recorded like the others.
+    const devices = devicePlan(spec.linux?.devices ?? []);
+    around(devices.map((d) => d.path), () => {
+      for (const dev of devices) createDevice(rootFd, dev);
+    });
+    createDevLinks(rootFd);
+  }
+  book?.flush();
+  const cwd = spec.process?.cwd;
+  if (cwd !== undefined) {
+    try {
+      sc.close(openInRoot(rootFd, cwd, "dir"));
+    } catch (err) {
+      fail(`cannot create process.cwd ${cwd}`, err);
+    }
+  }
+  return rootFd;
+}
+
+/** Propagation and the root bind, in the container's own mount namespace. */
+function prepareOwnRoot(spec: Spec, rootfs: string): void {
   try {
     // As runc: the configured propagation for "/" (default rslave, so nothing mounted from
     // here on reaches the host), then a private parent for the root, which pivot_root needs
@@ -76,29 +116,30 @@ export function prepareRootfs(spec: Spec, rootfs: string, bundle: string): numbe
   } catch (err) {
     fail(`cannot prepare rootfs ${rootfs}`, err);
   }
-  const rootFd = openRoot(rootfs);
-  const types = new Set((spec.linux?.namespaces ?? []).map((n) => n.type));
-  const ns = { network: types.has("network"), cgroup: types.has("cgroup") };
-  const steps = planMounts(spec.mounts ?? [], bundle);
-  for (const step of steps) applyMount(rootFd, step, ns);
-  // A /dev bound from elsewhere (the host's, in "host devices" setups) is not ours to fill.
-  if (!steps.some((s) => s.destination === "/dev" && s.bind)) {
-    for (const dev of devicePlan(spec.linux?.devices ?? [])) createDevice(rootFd, dev);
-    createDevLinks(rootFd);
-  }
-  const cwd = spec.process?.cwd;
-  if (cwd !== undefined) {
-    try {
-      sc.close(openInRoot(rootFd, cwd, "dir"));
-    } catch (err) {
-      fail(`cannot create process.cwd ${cwd}`, err);
-    }
-  }
-  return rootFd;
 }
 
-/** Makes the rootfs the process's root and detaches the old root entirely. */
-export function switchRoot(rootFd: number, rootfs: string, noPivot: boolean): void {
+/**
+ * Makes the rootfs the process's root and detaches the old root entirely. `chrootOnly`: the
+ * container has no mount namespace, so there is no old root to detach (it is the host's):
+ * a plain chroot, as runc does there, with or without --no-pivot.
+ */
+export function switchRoot(
+  rootFd: number,
+  rootfs: string,
+  noPivot: boolean,
+  chrootOnly = false,
+): void {
+  if (chrootOnly) {
+    try {
+      sc.fchdir(rootFd);
+      sc.close(rootFd);
+      sc.chroot(".");
+      sc.chdir("/");
+    } catch (err) {
+      fail(`cannot chroot into rootfs ${rootfs}`, err);
+    }
+    return;
+  }
   try {
     sc.fchdir(rootFd);
     sc.close(rootFd);

@@ -4,6 +4,7 @@
  */
 import { DenkiError, quote } from "../errors.ts";
 import type { CgroupRecord } from "../cgroups/manager.ts";
+import type { HostMount, PendingMount } from "../linux/host_mounts.ts";
 import type { Hook } from "../spec/config.ts";
 import type { ContainerStatus } from "./status.ts";
 
@@ -31,6 +32,8 @@ export interface ContainerRecord {
   hooks?: { poststart: Hook[]; poststop: Hook[] };
   /** The container's cgroup (none for rootless Wasm sandboxes). */
   cgroup?: CgroupRecord;
+  /** Without a mount namespace of its own: the mounts denki made in the host's table. */
+  mounts?: HostMount[];
 }
 
 /** The state JSON that `denki state` prints, in runc's field order. */
@@ -89,6 +92,10 @@ export interface CreatingRecord {
   pidStartTime: number;
   /** Where the container's cgroup goes, written before any of it is made. */
   cgroup?: CgroupRecord;
+  /** Mounts made in the host's table so far (a container without a mount namespace). */
+  mounts?: HostMount[];
+  /** The step of mounts under way when this was written (its points), if any. */
+  pendingMounts?: PendingMount[];
 }
 
 type Fields = {
@@ -140,6 +147,30 @@ function cgroupField(f: Fields): CgroupRecord | undefined {
   return cg as CgroupRecord | undefined;
 }
 
+const POINT = (v: unknown) => typeof v === "string" && v.startsWith("/") && !v.includes("\0");
+const ID = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+
+function mountsField(f: Fields): HostMount[] | undefined {
+  const list = f.o.mounts;
+  if (list === undefined) return undefined;
+  const ok = Array.isArray(list) &&
+    list.every((m) =>
+      typeof m === "object" && m !== null && POINT(m.point) && ID(m.id) && ID(m.parent) &&
+      (m.unique === undefined || (typeof m.unique === "string" && /^\d+$/.test(m.unique)))
+    );
+  if (!ok) throw f.corrupt(`"mounts" is not a list of mount records`);
+  return list as HostMount[];
+}
+
+function pendingField(f: Fields): PendingMount[] | undefined {
+  const list = f.o.pendingMounts;
+  if (list === undefined) return undefined;
+  const ok = Array.isArray(list) &&
+    list.every((p) => typeof p === "object" && p !== null && POINT(p.point) && ID(p.over));
+  if (!ok) throw f.corrupt(`"pendingMounts" is not a list of pending mount records`);
+  return list as PendingMount[];
+}
+
 /** Parses state.json text; any problem is a DenkiError naming the file and the field. */
 export function parseRecord(file: string, text: string): ContainerRecord {
   const f = fields(file, text);
@@ -154,6 +185,7 @@ export function parseRecord(file: string, text: string): ContainerRecord {
     throw corrupt(`"annotations" is not an object of strings`);
   }
   cgroupField(f);
+  mountsField(f);
   return {
     ...o,
     ociVersion: str("ociVersion"),
@@ -173,6 +205,8 @@ export function parseRecord(file: string, text: string): ContainerRecord {
 export function parseCreating(file: string, text: string): CreatingRecord {
   const f = fields(file, text);
   const cgroup = cgroupField(f);
+  const mounts = mountsField(f);
+  const pendingMounts = pendingField(f);
   return {
     id: f.str("id"),
     bundle: f.str("bundle"),
@@ -184,5 +218,7 @@ export function parseCreating(file: string, text: string): CreatingRecord {
     pid: f.int("pid"),
     pidStartTime: f.int("pidStartTime"),
     ...(cgroup === undefined ? {} : { cgroup }),
+    ...(mounts === undefined ? {} : { mounts }),
+    ...(pendingMounts === undefined ? {} : { pendingMounts }),
   };
 }

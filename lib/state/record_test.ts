@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseRecord, toOciState } from "./record.ts";
+import { parseCreating, parseRecord, toOciState } from "./record.ts";
 import { sampleRecord } from "./testing.ts";
 
 Deno.test("toOciState: runc's field order, annotations only when present", () => {
@@ -59,4 +59,45 @@ Deno.test("parseRecord: corrupt files give one line naming the file", () => {
       return true;
     });
   }
+});
+
+Deno.test("parseRecord, parseCreating: the host mounts of a container without a mount namespace", () => {
+  const mounts = [
+    { point: "/proc", id: 60, parent: 27, unique: "2147483700" },
+    { point: "/dev", id: 61, parent: 27 },
+  ];
+  const rec = { ...sampleRecord(), mounts };
+  assert.deepEqual(parseRecord("/f", JSON.stringify(rec)).mounts, mounts);
+  const creating = {
+    id: "c1",
+    bundle: "/b",
+    rootfs: "/b/rootfs",
+    created: "now",
+    owner: "root",
+    creatorPid: 1,
+    creatorStartTime: 2,
+    pid: 3,
+    pidStartTime: 4,
+    mounts,
+    pendingMounts: [{ point: "/dev/pts", over: 61 }],
+  };
+  assert.deepEqual(parseCreating("/f", JSON.stringify(creating)), creating);
+  const bad: [Record<string, unknown>, string][] = [
+    [{ mounts: {} }, '"mounts" is not a list of mount records'],
+    [{ mounts: [{ point: "proc", id: 1, parent: 1 }] }, '"mounts" is not a list'],
+    [{ mounts: [{ point: "/p", id: -1, parent: 1 }] }, '"mounts" is not a list'],
+    [{ mounts: [{ point: "/p", id: 1, parent: 1, unique: "12x" }] }, '"mounts" is not a list'],
+  ];
+  for (const [patch, message] of bad) {
+    assert.throws(() => parseRecord("/f", JSON.stringify({ ...rec, ...patch })), {
+      message: new RegExp(message),
+    });
+    assert.throws(() => parseCreating("/f", JSON.stringify({ ...creating, ...patch })), {
+      message: new RegExp(message),
+    });
+  }
+  assert.throws(
+    () => parseCreating("/f", JSON.stringify({ ...creating, pendingMounts: [{ point: "/x" }] })),
+    { message: /"pendingMounts" is not a list of pending mount records/ },
+  );
 });
