@@ -108,6 +108,8 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
   let ready = false;
   let start: number | undefined;
   let released = false;
+  // An executor that runs its workload in this process closes the fifo as the workload starts.
+  let inProcess = false;
   try {
     setNotDumpable();
     // Its own session: no controlling terminal of the caller's, no share of its job control.
@@ -127,6 +129,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     const retain = retainedCaps(creds, seccomp);
     let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
+    inProcess = executor.inProcess === true;
     if (!boot.sandbox) finishNamespaces(spec);
     const rootFd = boot.sandbox ? undefined : prepareRootfs(spec, boot.rootfs, boot.bundle);
     if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {
@@ -242,8 +245,9 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
       // (once released, it reads the fifo until the workload runs).
       const line = encoder.encode(`denki init: ${message}\n`);
       Deno.stderr.writeSync(line);
-      // Before "0", a failure is "1" and its message; after it, just the message.
-      if (start !== undefined) {
+      // Before "0", a failure is "1" and its message; after it, just the message (unless an
+      // in-process executor has closed the fifo: `start` has returned then).
+      if (start !== undefined && !(released && inProcess)) {
         sc.writeAll(start, released ? line : encoder.encode(`1denki init: ${message}\n`));
       }
     }
