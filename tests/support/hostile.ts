@@ -171,6 +171,7 @@ export function assertRan(h: Hostile, text: string, mark: string, where: string)
   }
 }
 
+/** A workload's output quoted for a failure message, cut at 300 characters. */
 export function brief(text: string): string {
   const t = JSON.stringify(text);
   return t.length > 300 ? `${t.slice(0, 297)}...` : t;
@@ -183,7 +184,7 @@ export async function recorded(s: Scratch, file: string, what: string): Promise<
   return readOr(path);
 }
 
-/** The tests' own view of a runtime's output, for failure messages. */
+/** A command's status and first line of stderr, for failure messages. */
 export function why(r: { code: number; stderr: string }): string {
   return `exit ${r.code}: ${firstLine(r.stderr)}`;
 }
