@@ -7,7 +7,6 @@
  * afterwards; a case that leaves a task, container, shim, mount or cgroup behind fails.
  */
 import assert from "node:assert/strict";
-import { Lab } from "./support/container.ts";
 import {
   BUSYBOX_IMAGE,
   type Containerd,
@@ -18,7 +17,7 @@ import {
   WASM_IMAGE_ENV,
   withContainerd,
 } from "./support/containerd.ts";
-import { program, type Requirement, testWith } from "./support/requires.ts";
+import { program, testWith } from "./support/requires.ts";
 import { cgroupHierarchies, cgroupsNamed } from "./support/cgroup_cleanup.ts";
 
 const ROUTES: Route[] = ["runc-binary", "path"];
@@ -281,54 +280,7 @@ T("a denki error reaches ctr's message through the JSON log", async (c, route) =
   assert.deepEqual(cgroupsNamed(c.ns), []);
 });
 
-/**
- * Whether denki takes `create --console-socket` for a bundle with a terminal: tried on a
- * throwaway container. Terminals are being added; until then the tty test is skipped.
- */
-async function terminals(): Promise<Requirement> {
-  if (CONTAINERD_REQS.some((r) => r !== undefined)) return undefined;
-  const lab = new Lab();
-  try {
-    const b = lab.bundle((cfg) => {
-      cfg.process.terminal = true;
-      cfg.process.args = ["true"];
-    });
-    const sock = `${lab.dir}/console.sock`;
-    const listener = Deno.listen({ transport: "unix", path: sock });
-    // Takes the connection denki makes and reads until it hangs up (the pty master it sends
-    // is dropped with the message); a connection still open 2 s after create is closed here.
-    let conn: Deno.UnixConn | undefined;
-    const accepting = (async () => {
-      try {
-        conn = await listener.accept();
-        const buf = new Uint8Array(256);
-        while ((await conn.read(buf)) !== null) { /* drain */ }
-      } catch {
-        // no connection (create refused before connecting), or closed below
-      }
-    })();
-    const r = await lab.denki(["create", "--console-socket", sock, "--bundle", b.dir, "probe"]);
-    listener.close();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([accepting, new Promise((r) => (timer = setTimeout(r, 2000)))]);
-    clearTimeout(timer);
-    try {
-      conn?.close();
-    } catch {
-      // already closed
-    }
-    await accepting;
-    if (r.code === 0) return undefined;
-    // Without --log, denki reports on stderr in logrus' text form, as runc does.
-    const line = r.stderr.trim().split("\n")[0] ?? "";
-    const msg = /msg="((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line;
-    return `terminals are not ready (denki create --console-socket: ${msg})`;
-  } finally {
-    await lab.cleanup();
-  }
-}
-
-const TTY_REQS = [...CONTAINERD_REQS, program("script"), await terminals()];
+const TTY_REQS = [...CONTAINERD_REQS, program("script")];
 
 for (const route of ROUTES) {
   testWith(

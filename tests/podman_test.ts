@@ -5,8 +5,6 @@
  * and cgroup parent (see tests/support/podman.ts), all removed afterwards; a test that leaves a
  * container, process, mount or cgroup behind, or changes podman's host paths, fails. Every test
  * that runs a container checks from the wrapper's log that denki (not runc or crun) ran it.
- * Two tests wait for denki features podman relies on (tmpcopyup, a v1 container's own cgroup
- * view): a probe on a plain denki bundle skips them, with the reason, until denki has them.
  */
 import assert from "node:assert/strict";
 import { testImages, WASM_IMAGE, WASM_IMAGE_ENV } from "./support/containerd.ts";
@@ -20,7 +18,6 @@ import {
   shQuote,
   withPodman,
 } from "./support/podman.ts";
-import { Lab } from "./support/container.ts";
 import { program, type Requirement, testWith } from "./support/requires.ts";
 
 function T(name: string, fn: (p: Podman) => Promise<void>, reqs = PODMAN_REQS): void {
@@ -338,37 +335,6 @@ T("a Wasm image runs on denki's Wasm executor", async (p) => {
   );
 });
 
-/**
- * Whether denki honours `tmpcopyup` (runc's and crun's extension: a tmpfs that starts with a
- * copy of what it covers), which podman puts on every `--tmpfs` and on the /run, /tmp and
- * /var/tmp of `--read-only` containers: tried on a plain denki bundle with /etc on such a
- * tmpfs. Until denki has it, the test is skipped with denki's error.
- */
-async function tmpcopyup(): Promise<Requirement> {
-  if (PODMAN_REQS.some((r) => r !== undefined)) return undefined;
-  const lab = new Lab();
-  try {
-    const r = await lab.runIn(["cat", "/etc/passwd"], (c) => {
-      c.mounts.push({
-        destination: "/etc",
-        type: "tmpfs",
-        source: "tmpfs",
-        options: ["rw", "nosuid", "nodev", "tmpcopyup"],
-      });
-    });
-    if (r.code === 0 && r.stdout.startsWith("root:")) return undefined;
-    return `denki does not support the tmpcopyup mount option yet (${firstError(r.stderr)})`;
-  } finally {
-    await lab.cleanup();
-  }
-}
-
-/** The message of denki's first logrus-style error line. */
-function firstError(stderr: string): string {
-  const line = stderr.trim().split("\n")[0] ?? "";
-  return (/msg="((?:[^"\\]|\\.)*)"/.exec(line)?.[1] ?? line).replaceAll('\\"', '"');
-}
-
 T("run --read-only and --tmpfs: tmpfs mounts that start with the image's files", async (p) => {
   const r = await p.podman([
     "run",
@@ -396,7 +362,7 @@ T("run --read-only and --tmpfs: tmpfs mounts that start with the image's files",
   assert.equal(lines[4], "root:x:0:0:root:/root:/bin/sh");
   assert.match(r.stderr, /touch: \/x: Read-only file system/);
   onlyCreated(p);
-}, [...PODMAN_REQS, await tmpcopyup()]);
+});
 
 /** The v1 memory hierarchy's mount point, if this host has one. */
 function v1Memory(): string | undefined {
@@ -409,33 +375,13 @@ function v1Memory(): string | undefined {
 }
 
 /**
- * Whether a denki container without a cgroup namespace sees its own cgroup at
- * /sys/fs/cgroup/memory (as runc shows it: a bind of the container's cgroup directory), which
- * is what podman asks for on cgroup v1 hosts (no cgroup namespace by default).
+ * podman gives a container on a cgroup v1 host no cgroup namespace; it then sees its own cgroup
+ * at /sys/fs/cgroup/memory (a bind of the container's cgroup directory, as runc shows it).
  */
-async function ownCgroupView(): Promise<Requirement> {
-  if (PODMAN_REQS.some((r) => r !== undefined)) return undefined;
-  if (v1Memory() === undefined) {
-    return "no cgroup v1 memory hierarchy (podman then uses a cgroup namespace)";
-  }
-  const lab = new Lab();
-  const name = `denki-podman-probe-${Deno.pid}`;
-  try {
-    const r = await lab.runIn(["cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"], (c) => {
-      c.linux.namespaces = c.linux.namespaces.filter((n: { type: string }) => n.type !== "cgroup");
-      c.linux.cgroupsPath = `/${name}`;
-      c.linux.resources = { ...c.linux.resources, memory: { limit: 64 * 1024 * 1024 } };
-    });
-    if (r.code === 0 && r.stdout.trim() === String(64 * 1024 * 1024)) return undefined;
-    return `without a cgroup namespace denki mounts the v1 hierarchies' roots, not the container's cgroups (memory.limit_in_bytes: ${
-      r.stdout.trim() || firstError(r.stderr)
-    })`;
-  } finally {
-    await lab.cleanup();
-    // denki removes the container's cgroups with it; should it not, the probe does (they are
-    // empty once the container is gone).
-    for (const dir of cgroupsNamed(name)) Deno.removeSync(dir);
-  }
+function v1Host(): Requirement {
+  return v1Memory() === undefined
+    ? "no cgroup v1 memory hierarchy (podman then uses a cgroup namespace)"
+    : undefined;
 }
 
 T("the container sees its own cgroup limits (cgroup v1, no cgroup namespace)", async (p) => {
@@ -455,4 +401,4 @@ T("the container sees its own cgroup limits (cgroup v1, no cgroup namespace)", a
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, `${64 * 1024 * 1024}\n50\n`);
   onlyCreated(p);
-}, [...PODMAN_REQS, await ownCgroupView()]);
+}, [...PODMAN_REQS, v1Host()]);

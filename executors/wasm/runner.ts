@@ -4,6 +4,7 @@
  * arrives (the guest is stopped; the init stays responsive because the guest is not on its
  * thread).
  */
+import { DenkiError } from "../../lib/errors.ts";
 import { type BrokerRequest, serveBroker } from "./broker.ts";
 import type { Mount } from "./wasi/vfs.ts";
 import type { GuestJob, GuestResult } from "./worker.ts";
@@ -58,7 +59,13 @@ export async function runInWorker(
   }
   const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
   beforeStart();
-  const started = new Worker(url, { type: "module", deno: { permissions } } as WorkerOptions);
+  let started: Worker;
+  try {
+    started = new Worker(url, { type: "module", deno: { permissions } } as WorkerOptions);
+  } catch (err) {
+    // Under the container's seccomp filter: a profile without clone3 stops it here.
+    throw new DenkiError(`cannot start the Wasm guest's worker thread: ${(err as Error).message}`);
+  }
   running.worker = started;
   const result = await new Promise<GuestResult>((resolve) => {
     const writable = job.mounts.filter((m) => !m.readonly);

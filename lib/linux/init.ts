@@ -110,6 +110,8 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
   let ready = false;
   let start: number | undefined;
   let released = false;
+  // An executor that runs its workload in this process closes the fifo as the workload starts.
+  let inProcess = false;
   try {
     setNotDumpable();
     // Its own session: no controlling terminal of the caller's, no share of its job control.
@@ -129,6 +131,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     const retain = retainedCaps(creds, seccomp);
     let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
+    inProcess = executor.inProcess === true;
     if (!boot.sandbox) finishNamespaces(spec);
     // No mount namespace: every mount goes into the host's table, and `create` records each
     // one (before and after it is made) so that `delete` can remove exactly those.
@@ -259,8 +262,9 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
       // (once released, it reads the fifo until the workload runs).
       const line = encoder.encode(`denki init: ${message}\n`);
       Deno.stderr.writeSync(line);
-      // Before "0", a failure is "1" and its message; after it, just the message.
-      if (start !== undefined) {
+      // Before "0", a failure is "1" and its message; after it, just the message (unless an
+      // in-process executor has closed the fifo: `start` has returned then).
+      if (start !== undefined && !(released && inProcess)) {
         sc.writeAll(start, released ? line : encoder.encode(`1denki init: ${message}\n`));
       }
     }

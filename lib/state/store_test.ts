@@ -209,17 +209,43 @@ Deno.test(
     Deno.chmodSync(above, 0o1777);
     assert.equal(new StateStore(root).read("c1").id, "c1", "sticky, like /tmp: fine");
     Deno.chmodSync(above, 0o700);
-    if (Deno.uid() === 0) {
-      Deno.chownSync(root, 65534, 65534);
-      refused(/it belongs to uid 65534, not to the caller \(uid 0\) or root/);
-      Deno.chownSync(root, 0, 0);
-    }
     assert.throws(() => new StateStore("/").list(), {
       message: "refusing state root /: it is the file system root",
     });
     assert.equal(Deno.statSync(`${root}/c1/state.json`).isFile, true, "nothing touched");
   }),
 );
+
+// Only root can give a directory to another user.
+const isRoot = Deno.uid() === 0;
+
+Deno.test({
+  name: "store: a state root of another user's is refused" +
+    (isRoot ? "" : " [skipped: needs root]"),
+  ignore: !isRoot,
+  fn: withRoot((root) => {
+    Deno.mkdirSync(`${root}/c1`, { recursive: true });
+    Deno.writeTextFileSync(`${root}/c1/state.json`, JSON.stringify(sampleRecord("c1")));
+    Deno.chownSync(root, 65534, 65534);
+    try {
+      for (
+        const use of [
+          (s: StateStore) => s.read("c1"),
+          (s: StateStore) => s.list(),
+          (s: StateStore) => claim(s, "c2"),
+          (s: StateStore) => acquire(s, "c1"),
+        ]
+      ) {
+        assert.throws(() => use(new StateStore(root)), {
+          message: `refusing state root ${root}: it belongs to uid 65534, not to the caller ` +
+            "(uid 0) or root",
+        });
+      }
+    } finally {
+      Deno.chownSync(root, 0, 0);
+    }
+  }),
+});
 
 Deno.test(
   "store: a link in a container's place is refused, never followed or emptied",

@@ -7,7 +7,7 @@
 import { AssertionError } from "node:assert/strict";
 import { bundle } from "../../bin/bundle.ts";
 import { ensurePrograms, hasProgram } from "../support/packages.ts";
-import { type Check, firstLine, makeRuntime, type Runtime, Skip } from "./runtime.ts";
+import { type Check, firstLine, makeRuntime, type Runtime } from "./runtime.ts";
 import { CHECKS } from "./checks/mod.ts";
 
 /** How one check went on one runtime. */
@@ -21,6 +21,8 @@ const CHECK_TIMEOUT_MS = 60_000;
 
 /** Runs one check, turning an exception into a short failure reason. */
 export async function runCheck(check: Check, rt: Runtime): Promise<Outcome> {
+  const missing = check.needs?.();
+  if (missing !== undefined) return { kind: "skip", reason: missing };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
@@ -32,7 +34,6 @@ export async function runCheck(check: Check, rt: Runtime): Promise<Outcome> {
     await Promise.race([check.run(rt), timeout]);
     return { kind: "pass" };
   } catch (e) {
-    if (e instanceof Skip) return { kind: "skip", reason: e.message };
     return { kind: "fail", reason: shortReason(e) };
   } finally {
     clearTimeout(timer);

@@ -24,13 +24,18 @@ export interface Check {
   section: string;
   /** The requirement in one line. */
   requirement: string;
+  /**
+   * Whether the check runs a workload. By default it does, and then it must prove the workload
+   * ran: read back something the program itself printed or wrote (tests/conformance_test.ts
+   * runs it with every program replaced by a stand-in, and it must fail). "none": no program
+   * ever starts (create only, or a command that must fail); "must-not-run": the check passes
+   * only if the program never runs.
+   */
+  workload?: "none" | "must-not-run";
+  /** Why the check cannot run on this host (a missing kernel feature), or undefined. */
+  needs?: () => string | undefined;
   /** Throws (an assertion error) when the runtime does not meet the requirement. */
   run(rt: Runtime): Promise<void>;
-}
-
-/** Thrown by a check that cannot run on this host (a missing kernel feature); not a failure. */
-export class Skip extends Error {
-  override name = "Skip";
 }
 
 /** A runtime whose commands go to `program` (bin/denki when unset) with state under `root`. */
@@ -118,6 +123,26 @@ export class Scratch {
     return { id, bundle };
   }
 
+  /**
+   * A config patch for a program that proves it ran: `script` runs after the program wrote
+   * "ran" to /shared/<file> (see `ran`).
+   */
+  marking(script = "", file = "ran"): (c: Json) => void {
+    return (c) => {
+      this.share(c);
+      c.process.args = ["sh", "-c", `echo ran > /shared/${file}${script ? `; ${script}` : ""}`];
+    };
+  }
+
+  /** Waits until the program of `marking` has written its mark. */
+  async ran(file = "ran", ms = 5000): Promise<void> {
+    await waitFor(
+      () => readOr(`${this.shared}/${file}`) === "ran\n",
+      ms,
+      () => `the program never ran (no mark in /shared/${file})`,
+    );
+  }
+
   /** Creates and starts a container (`run -d`); asserts success. */
   async detached(patch: (c: Json) => void = () => {}): Promise<{ id: string; bundle: Bundle }> {
     const bundle = this.bundle(patch);
@@ -184,13 +209,19 @@ export async function withScratch(rt: Runtime, fn: (s: Scratch) => Promise<void>
   }
 }
 
-/** Polls `check` every 20 ms until it holds; throws `why()` after `ms`. */
+/**
+ * Scales every wait of the checks. The self-test (tests/conformance_test.ts) shortens them: there
+ * the marks never come, and each check only has to fail.
+ */
+export const waits = { scale: 1 };
+
+/** Polls `check` every 20 ms until it holds; throws `why()` after `ms` (times `waits.scale`). */
 export async function waitFor(
   check: () => boolean | Promise<boolean>,
   ms = 5000,
   why: () => string = () => "timed out",
 ): Promise<void> {
-  const end = Date.now() + ms;
+  const end = Date.now() + ms * waits.scale;
   for (;;) {
     if (await check()) return;
     if (Date.now() > end) throw new Error(why());

@@ -1,7 +1,8 @@
 /*
  * The guest of the Wasm end-to-end tests: one small program that does what a test asks with
- * its arguments (print its environment, exit with a code, trap, write or read a file, sleep),
- * so each test can check one behaviour of denki's Wasm containers from the outside.
+ * its arguments (print its environment, exit with a code, trap, write or read a file, sleep,
+ * leave a marker and sleep), so each test can check one behaviour of denki's Wasm containers
+ * from the outside.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,8 +20,8 @@ static int fail(const char *what, const char *path) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    puts("usage: probe env|args|exit N|trap|write PATH TEXT|cat PATH|sleep S|stdin|alloc|"
-         "openmany PATH|fill PATH N|spin");
+    puts("usage: probe env|args|exit N|trap|write PATH TEXT|mark PATH TEXT S|cat PATH|"
+         "sleep S|stdin|alloc|openmany PATH|fill PATH N|spin");
     return 2;
   }
   const char *cmd = argv[1];
@@ -52,6 +53,18 @@ int main(int argc, char **argv) {
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, n, stdout);
     fclose(f);
+    return 0;
+  }
+  if (strcmp(cmd, "mark") == 0 && argc > 4) {
+    /* A marker written whole (a temp file, then a rename), then a sleep: a detached guest's
+       proof that it ran, read back from the host while it still runs. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", argv[2]);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return fail("mark", tmp);
+    fprintf(f, "%s\n", argv[3]);
+    if (fclose(f) != 0 || rename(tmp, argv[2]) != 0) return fail("mark", argv[2]);
+    sleep(atoi(argv[4]));
     return 0;
   }
   if (strcmp(cmd, "sleep") == 0 && argc > 2) {

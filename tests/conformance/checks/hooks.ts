@@ -40,9 +40,6 @@ const inContainer = (name: string, status = 0) => ({
   env: ["PATH=/bin"],
 });
 
-/** The program of hook checks: it leaves a mark so a check knows whether it ran. */
-const marking = (c: Json) => (c.process.args = ["sh", "-c", "echo ran > /shared/ran"]);
-
 /** The names the hooks recorded, in the order they ran. */
 const order = (s: Scratch) => readOr(`${s.shared}/order`).trim().split("\n").join(" ");
 
@@ -51,8 +48,7 @@ function failingCreateHook(kind: string): Check["run"] {
   return (rt) =>
     withScratch(rt, async (s) => {
       const b = s.bundle((c) => {
-        s.share(c);
-        marking(c);
+        s.marking()(c);
         c.hooks = { [kind]: [{ path: "/bin/false" }] };
       });
       const id = freshId();
@@ -74,8 +70,8 @@ export const hookChecks: Check[] = [
     run: (rt) =>
       withScratch(rt, async (s) => {
         const hook = recorder(s);
-        const r = await s.runArgs(["true"], (c) => {
-          s.share(c);
+        const r = await s.runArgs([], (c) => {
+          s.marking()(c);
           c.hooks = {
             prestart: [hook("prestart1"), hook("prestart2")],
             createRuntime: [hook("createRuntime")],
@@ -86,6 +82,7 @@ export const hookChecks: Check[] = [
           };
         });
         assert.equal(r.code, 0, firstLine(r.stderr));
+        await s.ran();
         assert.equal(
           order(s),
           "prestart1 prestart2 createRuntime createContainer startContainer poststart poststop",
@@ -101,8 +98,7 @@ export const hookChecks: Check[] = [
         const hook = recorder(s);
         const annotations = { "org.example.hooked": "yes" };
         const b = s.bundle((c) => {
-          s.share(c);
-          c.process.args = ["true"];
+          s.marking()(c);
           c.annotations = annotations;
           c.hooks = {
             prestart: [hook("prestart")],
@@ -116,6 +112,7 @@ export const hookChecks: Check[] = [
         const id = freshId();
         const r = await rt.run(["run", "--bundle", b.dir, id]);
         assert.equal(r.code, 0, firstLine(r.stderr));
+        await s.ran();
         const want: Record<string, string> = {
           prestart: "creating",
           createRuntime: "creating",
@@ -145,7 +142,7 @@ export const hookChecks: Check[] = [
       withScratch(rt, async (s) => {
         const out = `${s.shared}/args`;
         const b = s.bundle((c) => {
-          c.process.args = ["true"];
+          s.marking()(c);
           c.hooks = {
             createRuntime: [{
               path: "/bin/sh",
@@ -164,6 +161,7 @@ export const hookChecks: Check[] = [
           env: { CALLER_SECRET: "hunter2" },
         });
         assert.equal(r.code, 0, firstLine(r.stderr));
+        await s.ran();
         assert.equal(readOr(out), "a|b c|hi|\n");
       }),
   },
@@ -172,18 +170,21 @@ export const hookChecks: Check[] = [
     section: "runtime.md#lifecycle",
     requirement:
       "a failing prestart hook fails create, leaves no container and never runs the program",
+    workload: "must-not-run",
     run: failingCreateHook("prestart"),
   },
   {
     id: "hooks.createRuntime.fails",
     section: "runtime.md#lifecycle",
     requirement: "a failing createRuntime hook fails create and leaves no container",
+    workload: "must-not-run",
     run: failingCreateHook("createRuntime"),
   },
   {
     id: "hooks.createContainer.fails",
     section: "runtime.md#lifecycle",
     requirement: "a failing createContainer hook fails create and leaves no container",
+    workload: "must-not-run",
     run: failingCreateHook("createContainer"),
   },
   {
@@ -191,11 +192,11 @@ export const hookChecks: Check[] = [
     section: "runtime.md#lifecycle",
     requirement:
       "a failing startContainer hook fails start, stops the container, the program never runs",
+    workload: "must-not-run",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const { id } = await s.create((c) => {
-          s.share(c);
-          marking(c);
+          s.marking()(c);
           c.hooks = { startContainer: [{ path: "/bin/false" }] };
         });
         const pid = (await s.state(id)).pid;
@@ -220,6 +221,7 @@ export const hookChecks: Check[] = [
           c.process.args = ["sh", "-c", "echo ran > /shared/ran; exec sleep 30"];
           c.hooks = { poststart: [hook("first", 1), hook("second")] };
         });
+        await s.ran();
         assert.equal(order(s), "first second", "the hook after the failing one did not run");
         assert.equal((await s.state(id)).status, "running");
       }),
@@ -232,10 +234,10 @@ export const hookChecks: Check[] = [
       withScratch(rt, async (s) => {
         const hook = recorder(s);
         const { id } = await s.detached((c) => {
-          s.share(c);
-          c.process.args = ["true"];
+          s.marking()(c);
           c.hooks = { poststop: [hook("first", 1), hook("second")] };
         });
+        await s.ran();
         await s.waitStatus(id, "stopped");
         const r = await rt.run(["delete", id]);
         assert.equal(r.code, 0, `delete failed: ${firstLine(r.stderr)}`);
@@ -247,6 +249,7 @@ export const hookChecks: Check[] = [
     id: "hooks.timeout",
     section: "config.md#posix-platform-hooks",
     requirement: "a hook that outlives its timeout is stopped and counts as failed",
+    workload: "none",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const b = s.bundle((c) => {

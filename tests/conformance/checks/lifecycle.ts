@@ -38,6 +38,7 @@ export const lifecycleChecks: Check[] = [
     section: "runtime.md#create",
     requirement:
       "create with an id already in use fails and leaves the existing container as it was",
+    workload: "none",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const { id, bundle } = await s.create(sleeper);
@@ -75,6 +76,7 @@ export const lifecycleChecks: Check[] = [
     id: "lifecycle.create.error-no-trace",
     section: "runtime.md#errors",
     requirement: "a create that fails leaves no container behind, as if never attempted",
+    workload: "none",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const b = s.bundle((c) =>
@@ -115,8 +117,9 @@ export const lifecycleChecks: Check[] = [
     requirement: "start of a container that is not created fails and does not touch it",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.create(sleeper);
+        const { id } = await s.create(s.marking("exec sleep 30"));
         assert.equal((await rt.run(["start", id])).code, 0);
+        await s.ran();
         const before = await s.state(id);
         const again = await rt.run(["start", id]);
         assert.notEqual(again.code, 0, "a second start succeeded");
@@ -132,8 +135,9 @@ export const lifecycleChecks: Check[] = [
     requirement: "start of a stopped container fails",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.create((c) => (c.process.args = ["true"]));
+        const { id } = await s.create(s.marking());
         assert.equal((await rt.run(["start", id])).code, 0);
+        await s.ran();
         await s.waitStatus(id, "stopped");
         assert.notEqual((await rt.run(["start", id])).code, 0, "start of a stopped container");
         assert.equal((await s.state(id)).status, "stopped");
@@ -143,6 +147,7 @@ export const lifecycleChecks: Check[] = [
     id: "lifecycle.start.missing",
     section: "runtime.md#start",
     requirement: "start of a container that does not exist fails",
+    workload: "none",
     run: async (rt) => {
       assert.notEqual((await rt.run(["start", freshId("none")])).code, 0);
     },
@@ -153,8 +158,9 @@ export const lifecycleChecks: Check[] = [
     requirement: "once the container process exits by itself the status is stopped",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.create((c) => (c.process.args = ["sh", "-c", "exit 3"]));
+        const { id } = await s.create(s.marking("exit 3"));
         assert.equal((await rt.run(["start", id])).code, 0);
+        await s.ran();
         await s.waitStatus(id, "stopped");
       }),
   },
@@ -183,12 +189,14 @@ export const lifecycleChecks: Check[] = [
     id: "lifecycle.kill.created",
     section: "runtime.md#kill",
     requirement: "kill of a created (not yet started) container is allowed and stops it",
+    workload: "must-not-run",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.create(sleeper);
+        const { id } = await s.create(s.marking("exec sleep 30"));
         const r = await rt.run(["kill", id, "KILL"]);
         assert.equal(r.code, 0, `kill: ${firstLine(r.stderr)}`);
         await s.waitStatus(id, "stopped");
+        assert.equal(readOr(`${s.shared}/ran`), "", "the program ran");
       }),
   },
   {
@@ -197,7 +205,8 @@ export const lifecycleChecks: Check[] = [
     requirement: "kill of a stopped container fails and the container stays stopped",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.detached((c) => (c.process.args = ["true"]));
+        const { id } = await s.detached(s.marking());
+        await s.ran();
         await s.waitStatus(id, "stopped");
         assert.notEqual((await rt.run(["kill", id, "KILL"])).code, 0, "kill succeeded");
         assert.equal((await s.state(id)).status, "stopped");
@@ -209,7 +218,8 @@ export const lifecycleChecks: Check[] = [
     requirement: "delete (without --force) of a running container fails and leaves it running",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.detached(sleeper);
+        const { id } = await s.detached(s.marking("exec sleep 30"));
+        await s.ran();
         const pid = (await s.state(id)).pid;
         assert.notEqual((await rt.run(["delete", id])).code, 0, "delete succeeded");
         assert.equal((await s.state(id)).status, "running");
@@ -222,7 +232,8 @@ export const lifecycleChecks: Check[] = [
     requirement: "delete of a stopped container removes it and frees its id for reuse",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id, bundle } = await s.detached((c) => (c.process.args = ["true"]));
+        const { id, bundle } = await s.detached(s.marking());
+        await s.ran();
         await s.waitStatus(id, "stopped");
         const r = await rt.run(["delete", id]);
         assert.equal(r.code, 0, `delete: ${firstLine(r.stderr)}`);
@@ -237,6 +248,7 @@ export const lifecycleChecks: Check[] = [
     id: "lifecycle.delete.missing",
     section: "runtime.md#delete",
     requirement: "delete of a container that does not exist fails",
+    workload: "none",
     run: async (rt) => {
       assert.notEqual((await rt.run(["delete", freshId("none")])).code, 0);
     },
@@ -246,14 +258,16 @@ export const lifecycleChecks: Check[] = [
     section: "runc CLI (delete)",
     requirement:
       "delete of a created container ends its waiting process and removes it (runc's behaviour)",
+    workload: "must-not-run",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.create(sleeper);
+        const { id } = await s.create(s.marking("exec sleep 30"));
         const pid = (await s.state(id)).pid;
         const r = await rt.run(["delete", id]);
         assert.equal(r.code, 0, `delete: ${firstLine(r.stderr)}`);
         await waitFor(() => !alive(pid), 3000, () => "the container process survived");
         assert.notEqual((await rt.run(["state", id])).code, 0);
+        assert.equal(readOr(`${s.shared}/ran`), "", "the program ran");
       }),
   },
   {
@@ -262,7 +276,8 @@ export const lifecycleChecks: Check[] = [
     requirement: "delete --force kills a running container and removes it",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.detached(sleeper);
+        const { id } = await s.detached(s.marking("exec sleep 30"));
+        await s.ran();
         const pid = (await s.state(id)).pid;
         const r = await rt.run(["delete", "--force", id]);
         assert.equal(r.code, 0, `delete --force: ${firstLine(r.stderr)}`);
@@ -286,6 +301,7 @@ export const lifecycleChecks: Check[] = [
     id: "lifecycle.create.pid-file",
     section: "runc CLI (create --pid-file)",
     requirement: "create --pid-file writes the container process's host pid",
+    workload: "none",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const b = s.bundle(sleeper);

@@ -1,6 +1,6 @@
 /** Linux-specific configuration (config-linux.md): namespaces, devices, sysctl, paths, seccomp. */
 import assert from "node:assert/strict";
-import { type Check, exists, freshId, hostNs, type Json, Skip, withScratch } from "../runtime.ts";
+import { type Check, exists, freshId, hostNs, type Json, withScratch } from "../runtime.ts";
 
 const KINDS: Record<string, string> = {
   pid: "pid",
@@ -13,10 +13,16 @@ const KINDS: Record<string, string> = {
 
 const nsScript = Object.values(KINDS).map((k) => `readlink /proc/self/ns/${k}`).join("; ");
 
-/** The namespace links the container printed, by config type. */
+/** The namespace links the container printed, by config type; each must be a real link. */
 function links(out: string): Record<string, string> {
   const lines = out.trim().split("\n");
-  return Object.fromEntries(Object.keys(KINDS).map((t, i) => [t, lines[i] ?? ""]));
+  return Object.fromEntries(
+    Object.entries(KINDS).map(([t, kind], i) => {
+      const link = lines[i] ?? "";
+      assert.match(link, new RegExp(`^${kind}:\\[\\d+\\]$`), `the program's ${kind} namespace`);
+      return [t, link];
+    }),
+  );
 }
 
 /** Checks of linux.* fields other than resources. */
@@ -100,9 +106,9 @@ export const linuxChecks: Check[] = [
     id: "linux.timeOffsets",
     section: "config-linux.md#offset-for-time-namespace",
     requirement: "a time namespace gets the configured monotonic and boottime offsets",
+    needs: () => exists("/proc/self/ns/time") ? undefined : "the kernel has no time namespaces",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        if (!exists("/proc/self/ns/time")) throw new Skip("the kernel has no time namespaces");
         const out = await s.sh("cat /proc/self/timens_offsets", (c) => {
           c.linux.namespaces.push({ type: "time" });
           c.linux.timeOffsets = { monotonic: { secs: 86400, nanosecs: 0 }, boottime: { secs: 7 } };

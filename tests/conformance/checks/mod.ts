@@ -2,6 +2,7 @@
 import type { Check } from "../runtime.ts";
 import { filesystemChecks } from "./filesystem.ts";
 import { hookChecks } from "./hooks.ts";
+import { hostileChecks } from "./hostile.ts";
 import { lifecycleChecks } from "./lifecycle.ts";
 import { linuxChecks } from "./linux.ts";
 import { processChecks } from "./process.ts";
@@ -17,4 +18,5 @@ export const CHECKS: readonly Check[] = [
   ...linuxChecks,
   ...resourceChecks,
   ...hookChecks,
+  ...hostileChecks,
 ];

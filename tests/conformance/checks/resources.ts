@@ -60,9 +60,10 @@ function withLimited(
   return (rt) =>
     withScratch(rt, async (s) => {
       const { id } = await s.detached((c) => {
-        c.process.args = ["sleep", "30"];
+        s.marking("exec sleep 30")(c);
         c.linux.resources = { ...c.linux.resources, ...resources };
       });
+      await s.ran();
       fn((await s.state(id)).pid);
     });
 }
@@ -123,7 +124,9 @@ export const resourceChecks: Check[] = [
           assert.equal(r.code, 0, r.stderr);
           return r.stdout;
         };
-        assert.match(await result([]), /Operation not permitted/, "a denied device opened");
+        const denied = await result([]);
+        assert.match(denied, /^done$/m, "the program did not finish");
+        assert.match(denied, /Operation not permitted/, "a denied device opened");
         const allowed = await result([{
           allow: true,
           type: "c",
@@ -131,6 +134,7 @@ export const resourceChecks: Check[] = [
           minor: 229,
           access: "rw",
         }]);
+        assert.match(allowed, /^done$/m, "the program did not finish");
         assert.doesNotMatch(allowed, /Operation not permitted/, "an allowed device was refused");
       }),
   },
@@ -143,9 +147,10 @@ export const resourceChecks: Check[] = [
       try {
         await withScratch(rt, async (s) => {
           const { id } = await s.detached((c) => {
-            c.process.args = ["sleep", "30"];
+            s.marking("exec sleep 30")(c);
             c.linux.cgroupsPath = `${parent}/inner`;
           });
+          await s.ran();
           const pid = (await s.state(id)).pid;
           assert.equal(cgroupLine(pid, "pids").path, `${parent}/inner`);
         });
@@ -168,7 +173,8 @@ export const resourceChecks: Check[] = [
     requirement: "delete removes the cgroup that create made for the container",
     run: (rt) =>
       withScratch(rt, async (s) => {
-        const { id } = await s.detached((c) => (c.process.args = ["sleep", "30"]));
+        const { id } = await s.detached(s.marking("exec sleep 30"));
+        await s.ran();
         const { dir } = cgroupDir((await s.state(id)).pid, "pids");
         assert.ok(exists(dir), `${dir} does not exist while running`);
         assert.equal((await rt.run(["kill", id, "KILL"])).code, 0);

@@ -9,6 +9,7 @@ export const stateChecks: Check[] = [
     section: "runtime.md#state",
     requirement:
       "after create, state has ociVersion, the id, status created and the live process's pid",
+    workload: "none",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const { id } = await s.create((c) => (c.process.args = ["sleep", "30"]));
@@ -26,6 +27,7 @@ export const stateChecks: Check[] = [
     section: "runtime.md#state",
     requirement:
       "state.bundle is the absolute bundle path, even when create was given a relative one",
+    workload: "none",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const b = s.bundle((c) => (c.process.args = ["sleep", "30"]));
@@ -55,6 +57,7 @@ export const stateChecks: Check[] = [
     id: "state.annotations",
     section: "runtime.md#state",
     requirement: "state carries the config's annotations",
+    workload: "none",
     run: (rt) =>
       withScratch(rt, async (s) => {
         const annotations = { "org.example.a": "1", "org.example.b": "two words" };
@@ -69,6 +72,7 @@ export const stateChecks: Check[] = [
     id: "state.missing",
     section: "runtime.md#query-state",
     requirement: "state of a container that does not exist fails",
+    workload: "none",
     run: async (rt) => {
       const r = await rt.run(["state", freshId("none")]);
       assert.notEqual(r.code, 0, "state of an unknown id succeeded");
