@@ -16,7 +16,9 @@ import { devicesProgram } from "../plan/bpf_devices.ts";
 import { attachDeviceProgram, loadDeviceProgram } from "../sys/bpf.ts";
 import * as sc from "../sys/syscalls.ts";
 import { deviceRules } from "./devices.ts";
-import { v1DeviceWrites, v1Writes, v2Unsupported, v2Writes, type Write } from "./resources.ts";
+import type { Write } from "./resources.ts";
+import { v1DeviceWrites, v1Writes } from "./v1/resources.ts";
+import { v2Unsupported, v2Writes } from "./v2/resources.ts";
 
 /** What is kept in state.json about a container's cgroup. */
 export interface CgroupRecord {
