@@ -4,8 +4,8 @@ import { layoutMode, parseLayout } from "./layout.ts";
 import { Cgroup } from "./manager.ts";
 import { MemoryParentBook } from "./parents.ts";
 import { containerCgroupPath, parseSystemdPath } from "./path.ts";
-import { blkioToIoWeight, sharesToWeight, swapMaxV2, v1Writes, v2Writes } from "./resources.ts";
-import { v1DeviceLine } from "./devices.ts";
+import { v1DeviceLine, v1Writes } from "./v1/resources.ts";
+import { blkioToIoWeight, sharesToWeight, swapMaxV2, v2Writes } from "./v2/resources.ts";
 
 const HYBRID = [
   "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755",

@@ -1,7 +1,8 @@
 /**
  * The device rules a container's cgroup gets: everything denied, then the config's rules in
  * order, then the devices every container needs (as runc appends them), so a config that only
- * says "deny all" still has /dev/null. Shared by the v1 devices controller and the v2 BPF program.
+ * says "deny all" still has /dev/null. Shared by the v1 devices controller (v1/resources.ts)
+ * and the v2 BPF program (v2/driver.ts).
  */
 import type { Resources } from "../spec/config.ts";
 import type { DeviceRule } from "../plan/bpf_devices.ts";
@@ -32,16 +33,4 @@ export function deviceRules(resources: Resources | undefined): DeviceRule[] {
     rules.push(rule);
   }
   return [...rules, ...DEFAULT_DEVICE_RULES];
-}
-
-/** One rule in the text form devices.allow and devices.deny take: "c 1:3 rwm", "a". */
-export function v1DeviceLine(rule: DeviceRule): string {
-  const type = rule.type ?? "a";
-  const access = rule.access ?? "rwm";
-  const num = (n: number | bigint | undefined) =>
-    n === undefined || BigInt(n) < 0n ? "*" : String(n);
-  if (type === "a" && num(rule.major) === "*" && num(rule.minor) === "*" && access === "rwm") {
-    return "a";
-  }
-  return `${type} ${num(rule.major)}:${num(rule.minor)} ${access}`;
 }

@@ -1,14 +1,16 @@
 /**
- * File access to cgroupfs, behind a small interface so that the managers can run against a
- * recording in-memory fake in unit tests. The real one uses raw syscalls: Deno's fs APIs
- * refuse /sys without --allow-all.
+ * File access to cgroupfs, behind a small interface so that the drivers can run against a
+ * recording in-memory fake (MemoryIo) or a cgroupfs of plain files in a temp dir
+ * (_fake_cgroupfs.ts) in unit tests. The real one uses raw syscalls: Deno's fs APIs refuse
+ * /sys without --allow-all.
  */
 import { DenkiError, quote, SyscallError } from "../errors.ts";
 import { describeErrno } from "../plan/errno.ts";
 import * as sc from "../sys/syscalls.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
+import { attachDeviceProgram, loadDeviceProgram } from "../sys/bpf.ts";
 
-/** What the cgroup managers need from a filesystem. */
+/** What the cgroup drivers need from a filesystem. */
 export interface CgroupIo {
   /** File contents, or undefined when the file does not exist. */
   read(path: string): string | undefined;
@@ -22,6 +24,11 @@ export interface CgroupIo {
   exists(path: string): boolean;
   /** Names of the subdirectories (child cgroups) of a directory. */
   children(path: string): string[];
+  /**
+   * Loads a BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to a v2 cgroup directory
+   * (cgroup v2 has no devices files). Absent where nothing can take one (a dry run).
+   */
+  attachDeviceProgram?(dir: string, program: Uint8Array): void;
 }
 
 /** A refused write, naming the file, the value and the kernel's reason. */
@@ -77,6 +84,22 @@ export const realIo: CgroupIo = {
       return [];
     }
   },
+  attachDeviceProgram(dir, program) {
+    const cgroupFd = sc.open(dir, sc.O_RDONLY | sc.O_DIRECTORY | sc.O_CLOEXEC);
+    try {
+      const progFd = loadDeviceProgram(program);
+      try {
+        // The attachment lives as long as the cgroup; the fd is not needed after this.
+        attachDeviceProgram(cgroupFd, progFd);
+      } finally {
+        sc.close(progFd);
+      }
+    } catch (err) {
+      throw new DenkiError(`cannot attach the device filter to ${dir}: ${(err as Error).message}`);
+    } finally {
+      sc.close(cgroupFd);
+    }
+  },
 };
 
 /**
@@ -88,6 +111,8 @@ export class MemoryIo implements CgroupIo {
   readonly dirs = new Set<string>();
   readonly writes: string[] = [];
   readonly refuse = new Map<string, number>();
+  /** Device programs attached, in order. */
+  readonly programs: { dir: string; program: Uint8Array }[] = [];
 
   read(path: string): string | undefined {
     return this.files.get(path);
@@ -118,5 +143,8 @@ export class MemoryIo implements CgroupIo {
       d.startsWith(prefix) && !d.slice(prefix.length).includes("/")
     )
       .map((d) => d.slice(prefix.length));
+  }
+  attachDeviceProgram(dir: string, program: Uint8Array): void {
+    this.programs.push({ dir, program });
   }
 }

@@ -1,15 +1,10 @@
 import assert from "node:assert/strict";
 import { MemoryIo } from "./io.ts";
 import { Cgroup } from "./manager.ts";
-import {
-  blkioEntries,
-  blkioV1,
-  collectStats,
-  ioStatEntries,
-  pageSizeName,
-  parseCpuList,
-  toJson,
-} from "./stats.ts";
+import { collectStats, pageSizeName, toJson } from "./stats.ts";
+import { parseCpuList } from "./stats_format.ts";
+import { blkioEntries, blkioV1 } from "./v1/stats.ts";
+import { ioStatEntries } from "./v2/stats.ts";
 
 const V1 = "/sys/fs/cgroup";
 const DIR = "/c1";
