@@ -10,7 +10,7 @@ import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { initLaunchPlan, namespaceProblems, openJoined } from "../linux/namespaces.ts";
-import { initLaunchScript, sendGo, stageFailure, startStage } from "../linux/launch.ts";
+import { initLaunchScript, stageFailure, startStage } from "../linux/launch.ts";
 import type { Script } from "../spawn/script.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
@@ -30,6 +30,7 @@ import { forwardNotifyFd } from "../linux/seccomp.ts";
 import { writePidFile } from "./pid_file.ts";
 import { consoleEnds, receiveMaster } from "./console_socket.ts";
 import { type StdioPipes, stdioPipes } from "./stdio_relay.ts";
+import { Phases } from "../phases.ts";
 import { EXEC_FIFO } from "../state/store.ts";
 import { signalName } from "../plan/signals.ts";
 import { Cgroup } from "../cgroups/manager.ts";
@@ -225,64 +226,78 @@ export async function createContainer(
     );
   }
   const tty = spec.process!.terminal ? consoleEnds(opts.consoleSocket) : undefined;
-  const store = new StateStore(root);
-  // Where the cgroup goes is recorded with the claim, before anything is made: a create
-  // killed midway leaves what `delete` needs to undo it (lifecycle/leftover.ts).
-  const layout = checked.cgroupPath === undefined ? undefined : hostLayout();
-  let creating: CreatingRecord;
-  let lock: ContainerLock;
-  try {
-    creating = creatingRecord(
-      { id: opts.id, bundle, rootfs, owner: ownerName(Deno.uid() ?? 0), created: createdNow() },
-      layout && plannedCgroup(layout, checked.cgroupPath!),
-    );
-    lock = await claimContainer(store, creating, log);
-  } catch (err) {
-    tty?.close();
-    throw err;
-  }
-  let pid: number | undefined;
-  let script: Script | undefined;
-  let master: number | undefined;
-  let channel: SyncChannel | undefined;
-  let cgroup: Cgroup | undefined;
-  // A container without a mount namespace: the mounts its init made in the host's table.
-  const hostMounts: HostMount[] = [];
-  let pendingMounts: PendingMount[] = [];
   // As `runc run` does: a foreground process without a terminal gets pipes, relayed by `run`.
   const pipes = opts.foreground && !spec.process!.terminal && !checked.sandbox
     ? stdioPipes()
     : undefined;
+  const [parentEnd, childEnd] = sc.socketpair();
+  sc.setCloexec(parentEnd, true);
+  const channel = new SyncChannel(parentEnd);
+  let pid: number | undefined;
+  let script: Script | undefined;
+  const phases = new Phases();
+  // The init is started first, so that its Deno starts up while this process claims the id
+  // and makes the cgroup. Until it has said hello and been sent its work it does nothing, and
+  // if this process dies first, the closed channel ends it: nothing is left either way.
+  try {
+    const argv = selfCommand(["init", String(childEnd)]);
+    // Inheritable only for this spawn: hooks run by this process must not get it.
+    if (tty) sc.setCloexec(tty.initEnd, false);
+    // An empty environment: nothing of the caller's reaches the init (or the workload).
+    if (checked.sandbox) pid = sc.spawn(argv[0]!, argv, []);
+    else {
+      ({ pid, script } = await launchInit(spec, argv, childEnd, channel, {
+        inProcess: checked.inProcess,
+        stdio: pipes?.child,
+      }));
+    }
+  } catch (err) {
+    pipes?.close();
+    channel.close();
+    tty?.close();
+    throw err;
+  } finally {
+    sc.close(childEnd);
+    tty?.closeInitEnd();
+    pipes?.closeChildEnds();
+  }
+  phases.mark("init started");
+  log.debug(`container "${opts.id}": init is pid ${pid}`);
+  const store = new StateStore(root);
+  // Where the cgroup goes, and the init's pid, are recorded with the claim, before anything is
+  // made: a create killed midway leaves what `delete` needs to undo it (lifecycle/leftover.ts).
+  const layout = checked.cgroupPath === undefined ? undefined : hostLayout();
+  let creating: CreatingRecord;
+  let lock: ContainerLock;
+  try {
+    creating = withInit(
+      creatingRecord(
+        { id: opts.id, bundle, rootfs, owner: ownerName(Deno.uid() ?? 0), created: createdNow() },
+        layout && plannedCgroup(layout, checked.cgroupPath!),
+      ),
+      pid,
+    );
+    lock = await claimContainer(store, creating, log);
+  } catch (err) {
+    sc.kill(pid, 9);
+    await sc.waitChild(pid);
+    pipes?.close();
+    channel.close();
+    tty?.close();
+    throw err;
+  }
+  phases.mark("claimed");
+  let master: number | undefined;
+  let cgroup: Cgroup | undefined;
+  // A container without a mount namespace: the mounts its init made in the host's table.
+  const hostMounts: HostMount[] = [];
+  let pendingMounts: PendingMount[] = [];
   try {
     if (layout !== undefined) {
       cgroup = Cgroup.create(layout, checked.cgroupPath!, realIo, new FileParentBook(root));
     }
     makeFifo(`${lock.dir}/${EXEC_FIFO}`);
-    const [parentEnd, childEnd] = sc.socketpair();
-    sc.setCloexec(parentEnd, true);
-    channel = new SyncChannel(parentEnd);
-    const argv = selfCommand(["init", String(childEnd)]);
-    try {
-      // Inheritable only for this spawn: hooks run by this process must not get it.
-      if (tty) sc.setCloexec(tty.initEnd, false);
-      // An empty environment: nothing of the caller's reaches the init (or the workload).
-      if (checked.sandbox) pid = sc.spawn(argv[0]!, argv, []);
-      else {
-        ({ pid, script } = await launchInit(spec, argv, childEnd, channel, {
-          inProcess: checked.inProcess,
-          stdio: pipes?.child,
-        }));
-      }
-    } finally {
-      sc.close(childEnd);
-      tty?.closeInitEnd();
-      pipes?.closeChildEnds();
-    }
-    log.debug(`container "${opts.id}": init is pid ${pid}`);
-    // Recorded before the init may go on, so a create killed from here on leaves its pid.
-    creating = withInit(creating, pid);
-    store.writeCreating(lock, creating);
-    if (!checked.sandbox) sendGo(channel);
+    phases.mark("cgroup and fifo made");
     // The init says hello once its runtime is up; it joins the cgroup then, before it
     // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
     // charged to the caller, so a tight memory limit is the workload's, not the runtime's.
@@ -298,7 +313,9 @@ export async function createContainer(
     if (hello.type !== "hello") {
       throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(hello)}`);
     }
+    phases.mark("init said hello");
     cgroup?.join(pid);
+    phases.mark("init joined the cgroup");
     channel.send({
       type: "bootstrap",
       config: checked.configText,
@@ -352,7 +369,9 @@ export async function createContainer(
         continue;
       }
       if (msg.type === "ready") {
+        phases.mark("init ready");
         for (const note of (msg.notes as string[] | undefined) ?? []) log.debug(note);
+        if (typeof msg.phases === "string") log.debug(`init phases: ${msg.phases}`);
         // Limits go on once the init has built the container (as runc does at procReady):
         // the device rules must not stop it making the device nodes the config lists.
         for (const note of cgroup?.apply(spec.linux?.resources ?? {}, { devices: true }) ?? []) {
@@ -386,6 +405,8 @@ export async function createContainer(
     if (!channel.send({ type: "recorded" })) {
       throw new DenkiError("container init exited right after it was ready");
     }
+    phases.mark("recorded");
+    log.debug(`create phases: ${phases.format()}`);
     return {
       record,
       ...(master === undefined ? {} : { console: master }),
@@ -413,7 +434,7 @@ export async function createContainer(
     store.remove(lock);
     throw err;
   } finally {
-    channel?.close();
+    channel.close();
     tty?.close();
     lock.release();
   }

@@ -13,6 +13,7 @@ import { EXEC_FIFO } from "../state/store.ts";
 import { parseSpec } from "../spec/parse.ts";
 import type { Spec } from "../spec/config.ts";
 import { SyncChannel } from "../sync.ts";
+import { Phases } from "../phases.ts";
 import { DenkiError, SyscallError } from "../errors.ts";
 import * as sc from "../sys/syscalls.ts";
 import { NAMESPACES } from "../plan/namespaces.ts";
@@ -103,10 +104,13 @@ function finishNamespaces(spec: Spec): void {
 /** Runs the init protocol on the inherited channel fd; never returns. */
 export async function runInit(fd: number, executors: readonly Executor[]): Promise<never> {
   const channel = new SyncChannel(fd);
+  const phases = new Phases();
+  phases.mark("start-up");
   // create places this process in the container's cgroup between these two messages.
   if (!channel.send({ type: "hello" })) exitQuietly();
   const boot = channel.receive() as (Bootstrap & { type: string }) | undefined;
   if (boot === undefined || boot.type !== "bootstrap") exitQuietly();
+  phases.mark("waited for create");
   let ready = false;
   let start: number | undefined;
   let released = false;
@@ -132,6 +136,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     let seccompInstalled = false;
     const executor = executors.find((e) => e.name === boot.executor)!;
     inProcess = executor.inProcess === true;
+    phases.mark("config and seccomp");
     if (!boot.sandbox) finishNamespaces(spec);
     // No mount namespace: every mount goes into the host's table, and `create` records each
     // one (before and after it is made) so that `delete` can remove exactly those.
@@ -141,6 +146,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
       })
       : undefined;
     const rootFd = boot.sandbox ? undefined : prepareRootfs(spec, boot.rootfs, boot.bundle, book);
+    phases.mark("rootfs");
     if ((spec.hooks?.prestart?.length ?? 0) + (spec.hooks?.createRuntime?.length ?? 0) > 0) {
       // These run in the runtime's namespaces: `create` runs them and answers.
       if (!channel.send({ type: "hooks" }) || channel.receive()?.type !== "ok") exitQuietly();
@@ -190,6 +196,7 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
         size: spec.process?.consoleSize,
       });
     }
+    phases.mark("root switch and settings");
     const env = executor.handleEnvs(spec);
     // A notify filter's fd must reach `create` before "ready", so such a filter goes on here
     // and filters the init's last steps (and startContainer hooks) too; every other filter
@@ -211,7 +218,12 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     executor.validate(spec, root);
     // Without create listening, or if it dies before recording the container, no one could
     // ever start or delete this init: wait for the record to be written.
-    if (!channel.send({ type: "ready", notes }) || channel.receive()?.type !== "recorded") {
+    phases.mark("credentials and checks");
+    const timings = phases.format();
+    if (
+      !channel.send({ type: "ready", notes, phases: timings }) ||
+      channel.receive()?.type !== "recorded"
+    ) {
       exitQuietly();
     }
     ready = true;

@@ -254,7 +254,14 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
   }
   // Stdio is settled before the fork, while no container process can see this one.
   if (p.stdio !== undefined) stdioSteps(s, p.stdio, who);
-  const child = forkChild(s, p.channel, `${who}: cannot fork into the container's pid namespace`);
+  // No go-ahead to wait for: Deno starts up while `create` claims the id and makes the cgroup
+  // (the init does nothing before `create` answers its hello).
+  const child = forkChild(
+    s,
+    p.channel,
+    `${who}: cannot fork into the container's pid namespace`,
+    false,
+  );
   // The stage starts with every signal at its default; the init writes to pipes whose reader
   // may be gone (a hook that exits without reading its state), so SIGPIPE must not kill it.
   // Deno keeps an ignored SIGPIPE; the stage that runs the workload resets it again.

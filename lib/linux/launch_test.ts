@@ -53,8 +53,13 @@ Deno.test("init launch: namespaces, a read-only binary, then the fork into PID 1
     "mount", // the binary's mount stops propagating
     "mount", // bind
     "mount", // read-only
+    "pipe2", // the child waits on it for the stage's report (no go-ahead for an init)
+    "load32",
+    "load32",
     "clone",
-    "read", // the go-ahead
+    "close",
+    "read",
+    "close",
     "rt_sigaction",
     "execve",
     "report",

@@ -36,7 +36,7 @@ export interface CallOptions {
 
 /** One step, as tests and error messages see it. */
 export interface Step {
-  op: "syscall" | "poke32" | "poke64" | "exit" | "jump" | "report";
+  op: "syscall" | "poke32" | "poke64" | "exit" | "jump" | "report" | "load32";
   /** The syscall name (syscall steps). */
   call?: SyscallName;
   args: readonly Arg[];
@@ -46,7 +46,7 @@ export interface Step {
   target?: number;
 }
 
-const OP = { syscall: 1, poke32: 2, poke64: 3, exit: 4, jump: 5, report: 6 } as const;
+const OP = { syscall: 1, poke32: 2, poke64: 3, exit: 4, jump: 5, report: 6, load32: 7 } as const;
 const F_IGNORE = 1;
 const F_EXPECT = 2;
 const F_EXIT_EOF = 4;
@@ -161,6 +161,11 @@ export class Script {
       what,
       opts: {},
     });
+  }
+
+  /** Reads a 32-bit value the kernel wrote into the data (say, pipe2's fds) into a slot. */
+  load(from: Data, into: Slot, what: string): number {
+    return this.#push({ op: "load32", args: [from.offset], what, opts: { into } });
   }
 
   /** Sends `{"type":TYPE,"value":V}` on fd: how a stage tells denki a number. */

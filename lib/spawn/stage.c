@@ -105,7 +105,15 @@ struct arg {
   i64 value;
 };
 
-enum { OP_SYSCALL = 1, OP_POKE32 = 2, OP_POKE64 = 3, OP_EXIT = 4, OP_JUMP = 5, OP_REPORT = 6 };
+enum {
+  OP_SYSCALL = 1,
+  OP_POKE32 = 2,
+  OP_POKE64 = 3,
+  OP_EXIT = 4,
+  OP_JUMP = 5,
+  OP_REPORT = 6,
+  OP_LOAD32 = 7,
+};
 
 enum {
   F_IGNORE = 1,   /* any error is fine: carry on */
@@ -282,6 +290,13 @@ static void run(const struct header *h, u8 *base) {
       if (off + width > h->data_len) fail(h, ip, 22);
       u8 *p = data + off;
       for (u64 i = 0; i < width; i++) p[i] = (u8)((u64)v >> (8 * i));
+      break;
+    }
+    case OP_LOAD32: {
+      /* A 32-bit value the kernel wrote into the data (pipe2's fds) into a slot. */
+      u64 off = (u64)in->args[0].value;
+      if (off + 4 > h->data_len || in->dst < 0 || in->dst >= MAX_SLOTS) fail(h, ip, 22);
+      slots[in->dst] = (i32)u32_at(data + off);
       break;
     }
     case OP_EXIT:

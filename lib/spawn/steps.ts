@@ -68,13 +68,35 @@ export interface ForkedChild {
 
 /**
  * The fork every launch script makes: the child carries on with the steps that follow, as a
- * child of denki itself (CLONE_PARENT), and waits for a byte on `fd` before it goes on; the
- * stage itself reports the child's pid on `fd` (call `parentSide` after the child's steps).
+ * child of denki itself (CLONE_PARENT); the stage reports the child's pid on `fd` and exits
+ * (call `parentSide` after the child's steps). With `waitForGo` the child then waits for a byte
+ * on `fd` (denki's go-ahead); without it, only until the stage has reported, so the pid is
+ * always the first thing denki reads.
  */
-export function forkChild(s: Script, fd: number, what: string): ForkedChild {
+export function forkChild(
+  s: Script,
+  fd: number,
+  what: string,
+  waitForGo = true,
+): ForkedChild {
+  // A pipe whose write end only the stage holds once the child closed its copy: the child's
+  // read ends when the stage exits, after its report.
+  const ends = waitForGo ? undefined : s.zeros(8);
+  const [r, w] = [s.slot(), s.slot()];
+  if (ends !== undefined) {
+    s.call("pipe2", [ends, O_CLOEXEC], `${what}: cannot make a pipe`);
+    s.load(ends, r, "the pipe's read end");
+    s.load(new Data(ends.offset + 4), w, "the pipe's write end");
+  }
   const pid = s.slot();
   const fork = s.fork(CLONE_PARENT | SIGCHLD, pid, what);
-  s.call("read", [fd, s.zeros(8), 1], "wait for the go-ahead", { exitOnEof: 1 });
+  if (ends === undefined) {
+    s.call("read", [fd, s.zeros(8), 1], "wait for the go-ahead", { exitOnEof: 1 });
+  } else {
+    s.call("close", [w], "close the pipe's write end", { ignore: true });
+    s.call("read", [r, s.zeros(8), 1], "wait for the stage to report", { ignore: true });
+    s.call("close", [r], "close the pipe's read end", { ignore: true });
+  }
   return {
     parentSide() {
       s.parentAt(fork);
