@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { CONTAINER_REQS, type Json, type Lab, withLab } from "./support/container.ts";
 import { type Requirement, testWith } from "./support/requires.ts";
-import { fromContainersProfile } from "../lib/plan/seccomp/containers_profile.ts";
+import { fromContainersProfile } from "../lib/plan/testing/containers_profile.ts";
 import { AUDIT_ARCH, syscallNr } from "../lib/plan/seccomp/tables.ts";
 import { POLLIN } from "../lib/plan/abi.ts";
 import { Errno } from "../lib/plan/errno.ts";

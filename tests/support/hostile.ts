@@ -8,7 +8,7 @@
  * (tests/conformance/runtime.ts), so runc runs the very same cells as the control.
  */
 import assert from "node:assert/strict";
-import { fromContainersProfile } from "../../lib/plan/seccomp/containers_profile.ts";
+import { fromContainersProfile } from "../../lib/plan/testing/containers_profile.ts";
 import { acceptUnix, listenUnix, recvWithFds } from "../../lib/sys/unix.ts";
 import { POLLIN } from "../../lib/plan/abi.ts";
 import * as sc from "../../lib/sys/syscalls.ts";

@@ -1,6 +1,6 @@
 /**
  * Compiles `linux.seccomp` to a classic BPF seccomp filter, without libseccomp. The program
- * is a plain value (sock_filter structs) so tests can run it through interp.ts.
+ * is a plain value (sock_filter structs) so tests can run it through testing/seccomp_interp.ts.
  *
  * Semantics, following runc on libseccomp where the runtime-spec is silent:
  * - Architectures: the native one always, plus those listed that its kernel runs (x86 and
