@@ -21,7 +21,7 @@ import {
   SOCK_STREAM,
 } from "../plan/abi.ts";
 import { Errno } from "../plan/errno.ts";
-import { cString, syscall } from "./libc.ts";
+import { cString } from "./libc.ts";
 import { attempt, check, close, tryCall } from "./call.ts";
 import { open, writeAll } from "./file.ts";
 
@@ -282,13 +282,12 @@ export function setrlimit(resource: number, soft: bigint, hard: bigint, what: st
 
 /** umask(2); returns the previous mask. */
 export function umask(mask: number): number {
-  return Number(syscall("umask", mask).ret);
+  return tryCall("umask", mask).n;
 }
 
 /** kill(2). Returns the errno (0 on success) so callers can treat ESRCH specially. */
 export function kill(pid: number, signal: number): number {
-  const r = syscall("kill", pid, signal);
-  return r.ret < 0n ? r.errno : 0;
+  return tryCall("kill", pid, signal).errno;
 }
 
 /** socketpair(AF_UNIX, SOCK_STREAM) without CLOEXEC, so a spawned child can inherit one end. */
@@ -318,12 +317,12 @@ export function getcwd(): string {
 
 /** getpid(2). */
 export function getpid(): number {
-  return Number(syscall("getpid").ret);
+  return tryCall("getpid").n;
 }
 
 /** Whether `fd` is an open descriptor of this process (fcntl F_GETFD succeeds). */
 export function isOpenFd(fd: number): boolean {
-  return syscall("fcntl", fd, F_GETFD, 0).ret >= 0n;
+  return tryCall("fcntl", fd, F_GETFD, 0).errno === 0;
 }
 
 /**
