@@ -10,11 +10,9 @@ import { DenkiError, quote, SyscallError } from "./errors.ts";
 import * as sc from "./sys/syscalls.ts";
 import { recvWithFds, sendWithFds } from "./sys/unix.ts";
 
-const EPIPE = 32;
-const ECONNRESET = 104;
-
 function peerGone(err: unknown): boolean {
-  return err instanceof SyscallError && (err.errno === EPIPE || err.errno === ECONNRESET);
+  return err instanceof SyscallError &&
+    (err.errno === sc.Errno.EPIPE || err.errno === sc.Errno.ECONNRESET);
 }
 
 /** A message in either direction. */

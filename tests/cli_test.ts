@@ -51,6 +51,34 @@ Deno.test("cli: usage errors exit 1 with one line and the usage", async () => {
   }
 });
 
+Deno.test("cli: a negative --preserve-fds is a usage error, not an internal one; nothing is made", async () => {
+  const dir = tempDir();
+  try {
+    const root = `${dir.path}/root`;
+    for (
+      const args of [
+        ["create", "--preserve-fds=-1", "c1"],
+        ["run", "--preserve-fds", "-1", "c1"],
+        ["exec", "--preserve-fds=-3", "c1", "true"],
+      ]
+    ) {
+      const r = await run(["--root", root, ...args]);
+      assert.equal(r.code, 1, args.join(" "));
+      const [first, ...rest] = r.stderr.trimEnd().split("\n");
+      const value = args[1] === "--preserve-fds" ? args[2] : args[1]!.split("=")[1];
+      assert.ok(
+        first!.endsWith(` level=error msg="option --preserve-fds: ${value} is less than 0"`),
+        `${args.join(" ")}: ${first}`,
+      );
+      assert.match(rest.join("\n"), new RegExp(`^Usage: denki \\[global options\\] ${args[0]} `));
+      assert.doesNotMatch(r.stderr, /internal error/);
+    }
+    assert.throws(() => Deno.statSync(root), Deno.errors.NotFound, "no state root made");
+  } finally {
+    dir.cleanup();
+  }
+});
+
 Deno.test("cli: state of a missing container, on a missing root, exits 1", async () => {
   const dir = tempDir();
   try {

@@ -1,5 +1,6 @@
 /** bin/denki: finding Deno, symlinks, and running the bundle only while it is fresh. */
 import assert from "node:assert/strict";
+import * as sc from "../lib/sys/syscalls.ts";
 import { LAUNCHER, run, tempDir } from "./support/denki.ts";
 import { program, root as needsRoot, testWith } from "./support/requires.ts";
 
@@ -30,23 +31,20 @@ Deno.test("launcher: no deno anywhere is a clear error", async () => {
   );
 });
 
-Deno.test("launcher: the bundle is used while fresh, the sources once one is newer", async () => {
+Deno.test("launcher: the bundle is built on first use and when stale, else the sources run", async () => {
   const dir = tempDir();
   try {
-    // A private copy of the tree, so touching a source file does not disturb anyone.
+    // A private copy of the tree, so building and touching files disturbs no one.
     for (const part of ["main.ts", "lib", "executors", "bin"]) {
       new Deno.Command("cp", { args: ["-a", `${root}${part}`, dir.path] }).outputSync();
     }
+    const bundleDir = `${dir.path}/bin/.bundle`;
+    const mainJs = `${bundleDir}/main.js`;
     try {
-      Deno.removeSync(`${dir.path}/bin/.bundle`, { recursive: true });
+      Deno.removeSync(bundleDir, { recursive: true });
     } catch {
       // no bundle in the source tree yet
     }
-    const build = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${dir.path}/bin/bundle.ts`],
-      stdout: "null",
-    }).outputSync();
-    assert.ok(build.success);
     const which = async (env: Record<string, string> = {}) => {
       const r = await run(["--debug", "--root", `${dir.path}/state`, "list", "-q"], {
         program: `${dir.path}/bin/denki`,
@@ -55,11 +53,49 @@ Deno.test("launcher: the bundle is used while fresh, the sources once one is new
       assert.equal(r.code, 0, r.stderr);
       return /denki running (\S+)/.exec(r.stderr)?.[1];
     };
-    assert.equal(await which(), `file://${dir.path}/bin/.bundle/main.js`);
-    assert.equal(await which({ DENKI_FROM_SOURCE: "1" }), `file://${dir.path}/main.ts`);
-    const later = new Date(Date.now() + 5000);
-    Deno.utimeSync(`${dir.path}/lib/state/store.ts`, later, later);
-    assert.equal(await which(), `file://${dir.path}/main.ts`);
+    const bundled = `file://${mainJs}`;
+    const source = `file://${dir.path}/main.ts`;
+    const exists = (path: string) => {
+      try {
+        return Deno.statSync(path).isFile;
+      } catch {
+        return false;
+      }
+    };
+
+    // DENKI_FROM_SOURCE=1 runs main.ts and builds nothing.
+    assert.equal(await which({ DENKI_FROM_SOURCE: "1" }), source);
+    assert.ok(!exists(mainJs));
+    // The first plain call builds the bundle and runs it; the next one just runs it.
+    assert.equal(await which(), bundled);
+    assert.ok(exists(mainJs));
+    const built = Deno.statSync(mainJs).mtime!.getTime();
+    assert.equal(await which(), bundled);
+    assert.equal(Deno.statSync(mainJs).mtime!.getTime(), built, "not built again while fresh");
+
+    // Older than a source file: built again.
+    const past = new Date(Date.now() - 3_600_000);
+    Deno.utimeSync(mainJs, past, past);
+    assert.equal(await which(), bundled);
+    assert.ok(Deno.statSync(mainJs).mtime!.getTime() > past.getTime(), "rebuilt");
+
+    // While another launcher builds (it holds the lock), a stale bundle means the sources.
+    Deno.utimeSync(mainJs, past, past);
+    const lock = sc.open(
+      `${dir.path}/bin/.bundle.lock`,
+      sc.O_RDWR | sc.O_CREAT | sc.O_CLOEXEC,
+      0o600,
+    );
+    try {
+      assert.ok(sc.flockExclusive(lock, false, "test lock"));
+      assert.equal(await which(), source);
+    } finally {
+      sc.close(lock);
+    }
+    // A caller who does not own bin/ never builds there: root in someone's checkout.
+    Deno.chownSync(`${dir.path}/bin`, 65534, 65534);
+    assert.equal(await which(), source);
+    assert.equal(Deno.statSync(mainJs).mtime!.getTime(), past.getTime(), "nothing built");
   } finally {
     dir.cleanup();
   }

@@ -49,3 +49,52 @@ Deno.test("repo: the runtime's permission flags never include --allow-all", () =
   assert.ok(!flags.includes("-A") && !flags.includes("--allow-all"));
   assert.ok(flags.every((f) => f.startsWith("--")));
 });
+
+/** Non-test sources of the runtime: what main.ts can load. */
+function runtimeSources(): string[] {
+  return [...walk("lib"), ...walk("executors"), { path: "main.ts", depth: 0 }]
+    .map((f) => f.path.replace(/^\//, ""))
+    .filter((p) => !p.endsWith("_test.ts"));
+}
+
+Deno.test("repo: a test file is named after the module beside it that it tests", () => {
+  // Named after their folder: the sample bundles; the cgroup drivers (their refactor renames it).
+  const allowed = new Set(["bundles/bundles_test.ts", "lib/cgroups/cgroups_test.ts"]);
+  for (const dir of ["lib", "executors", "bin", "bundles"]) {
+    for (const f of walk(dir)) {
+      const path = f.path.replace(/^\//, "");
+      if (!path.endsWith("_test.ts") || allowed.has(path)) continue;
+      const module = path.replace(/_test\.ts$/, ".ts");
+      assert.ok(
+        (() => {
+          try {
+            return Deno.statSync(`${root}${module}`).isFile;
+          } catch {
+            return false;
+          }
+        })(),
+        `${path}: no ${module} beside it`,
+      );
+    }
+  }
+});
+
+Deno.test("repo: test support in lib/plan/testing is imported by tests only", () => {
+  for (const path of runtimeSources()) {
+    if (path.startsWith("lib/plan/testing/")) continue;
+    const text = Deno.readTextFileSync(`${root}${path}`);
+    assert.doesNotMatch(text, /["'](\.\.?\/)+([\w.-]+\/)*testing\/[\w.-]+\.ts["']/, path);
+  }
+});
+
+Deno.test("repo: raw syscall() only in lib/sys; lib/plan and lib/spec touch no Deno API", () => {
+  for (const path of runtimeSources()) {
+    const text = Deno.readTextFileSync(`${root}${path}`);
+    if (!path.startsWith("lib/sys/")) {
+      assert.doesNotMatch(text, /from\s+["'][^"']*sys\/libc\.ts["']/, `${path} imports libc.ts`);
+    }
+    if (path.startsWith("lib/plan/") || path.startsWith("lib/spec/")) {
+      assert.doesNotMatch(text, /\bDeno\.[a-z]/i, `${path} uses Deno.*`);
+    }
+  }
+});

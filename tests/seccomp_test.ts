@@ -2,8 +2,10 @@
 import assert from "node:assert/strict";
 import { CONTAINER_REQS, type Json, type Lab, withLab } from "./support/container.ts";
 import { type Requirement, testWith } from "./support/requires.ts";
-import { fromContainersProfile } from "../lib/plan/seccomp/containers_profile.ts";
+import { fromContainersProfile } from "../lib/plan/testing/containers_profile.ts";
 import { AUDIT_ARCH, syscallNr } from "../lib/plan/seccomp/tables.ts";
+import { POLLIN } from "../lib/plan/abi.ts";
+import { Errno } from "../lib/plan/errno.ts";
 import { syscall } from "../lib/sys/libc.ts";
 import { acceptUnix, listenUnix, recvWithFds } from "../lib/sys/unix.ts";
 import { pollOne } from "../lib/sys/syscalls.ts";
@@ -107,10 +109,8 @@ T("unknown syscall names are skipped and said in the debug log", () =>
     assert.match(r.stderr, /unknown syscall \\?"no_such_syscall\\?"/);
   }));
 
-const POLLIN = 1;
 const SECCOMP_IOCTL_NOTIF_RECV = 0xc0502100;
 const SECCOMP_IOCTL_NOTIF_SEND = 0xc0182101;
-const EACCES = 13;
 
 /** Polls `fd` for input without blocking the event loop (the container runs meanwhile). */
 async function readable(fd: number, what: string, ms = 20_000): Promise<void> {
@@ -166,7 +166,7 @@ T(
         const resp = new Uint8Array(24);
         const wv = new DataView(resp.buffer);
         wv.setBigUint64(0, rv.getBigUint64(0, true), true);
-        wv.setInt32(16, -EACCES, true);
+        wv.setInt32(16, -Errno.EACCES, true);
         assert.equal(syscall("ioctl", fd, SECCOMP_IOCTL_NOTIF_SEND, resp).ret, 0n);
 
         const r = await running;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { acceptUnix, listenUnix, recvWithFds } from "../lib/sys/unix.ts";
+import { POLLIN } from "../lib/plan/abi.ts";
 import * as sc from "../lib/sys/syscalls.ts";
 import { CONTAINER_REQS, type Json, type Lab, withLab } from "./support/container.ts";
 import { LAUNCHER, run } from "./support/denki.ts";
@@ -15,7 +16,6 @@ const T = (name: string, fn: () => Promise<void>) =>
 const TS = (name: string, fn: () => Promise<void>) =>
   testWith(`terminal: ${name}`, [...CONTAINER_REQS, program("script")], fn);
 
-const POLLIN = 1;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (without blocking the event loop) until `fd` is readable; false after `ms`. */

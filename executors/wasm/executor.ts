@@ -8,6 +8,7 @@
 import { DenkiError } from "../../lib/errors.ts";
 import { resolve } from "../../lib/paths.ts";
 import type { Spec } from "../../lib/spec/config.ts";
+import { S_IFSOCK } from "../../lib/plan/abi.ts";
 import * as sc from "../../lib/sys/syscalls.ts";
 import { type ExecContext, type Executor, specEnv } from "../executor.ts";
 import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
@@ -60,7 +61,7 @@ export function guestMounts(spec: Spec, ctx: ExecContext): Mount[] {
 function preservedSockets(count: number): number[] {
   const out: number[] = [];
   for (let fd = 3; fd < 3 + count; fd++) {
-    if (sc.fileType(fd, "", sc.AT_EMPTY_PATH) === 0o140000) out.push(fd);
+    if (sc.fileType(fd, "", sc.AT_EMPTY_PATH) === S_IFSOCK) out.push(fd);
   }
   return out;
 }

@@ -20,7 +20,6 @@
 import { DenkiError, SyscallError } from "../../lib/errors.ts";
 import { RLIMITS } from "../../lib/plan/rlimits.ts";
 import type { Spec } from "../../lib/spec/config.ts";
-import { syscall } from "../../lib/sys/libc.ts";
 import * as sc from "../../lib/sys/syscalls.ts";
 
 /** Bytes in a Wasm page. */
@@ -92,10 +91,8 @@ export function guestLimits(spec: Spec): GuestLimits {
 
 /** The current [soft, hard] of a resource of this process. */
 function current(resource: number): [bigint, bigint] {
-  const buf = new BigUint64Array(2);
-  const r = syscall("prlimit64", 0, resource, 0, new Uint8Array(buf.buffer));
-  if (r.ret < 0n) throw new SyscallError("prlimit64", "get", r.errno);
-  return [buf[0]!, buf[1]!];
+  const { soft, hard } = sc.getrlimit(resource);
+  return [soft, hard];
 }
 
 /**

@@ -16,6 +16,8 @@ export interface OptionDef {
   valueName?: string;
   /** Allowed values for string options. */
   choices?: readonly string[];
+  /** The smallest value an integer option takes. */
+  min?: number;
   /** Value when the option is absent. */
   default?: string | number;
   /** Accepted but left out of the help text. */

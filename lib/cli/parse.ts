@@ -3,6 +3,7 @@
  * urfave/cli): `-name` and `--name` are the same option, values come as `--name value` or
  * `--name=value`, booleans take an optional `=true|false`, and `--` ends the options.
  */
+import { quote } from "../errors.ts";
 import type { ArgDef, OptionDef, OptionDefs, OptionValues } from "./command.ts";
 
 /** A parse failure; the caller adds the usage text of the command being parsed. */
@@ -137,8 +138,14 @@ function initialValues(defs: OptionDefs): Record<string, unknown> {
 
 function convert(key: string, def: OptionDef, raw: string): string | number {
   if (def.type === "integer") {
-    if (!/^-?\d+$/.test(raw)) throw new ParseError(`option --${key}: "${raw}" is not an integer`);
-    return Number(raw);
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(n)) {
+      throw new ParseError(`option --${key}: ${quote(raw)} is not an integer`);
+    }
+    if (def.min !== undefined && n < def.min) {
+      throw new ParseError(`option --${key}: ${n} is less than ${def.min}`);
+    }
+    return n;
   }
   if (def.choices !== undefined && !def.choices.includes(raw)) {
     throw new ParseError(

@@ -5,7 +5,7 @@ import type { OptionDefs } from "./command.ts";
 const defs = {
   bundle: { type: "string", short: "b", description: "bundle" },
   detach: { type: "boolean", short: "d", description: "detach" },
-  "preserve-fds": { type: "integer", default: 0, description: "fds" },
+  "preserve-fds": { type: "integer", default: 0, min: 0, description: "fds" },
   env: { type: "strings", short: "e", description: "env" },
   format: { type: "string", choices: ["table", "json"], default: "table", description: "f" },
 } as const satisfies OptionDefs;
@@ -52,6 +52,15 @@ Deno.test("parseArgs: integers are checked", () => {
     name: "ParseError",
     message: 'option --preserve-fds: "three" is not an integer',
   });
+  assert.throws(() => parseArgs(defs, ["--preserve-fds", "99999999999999999999"]), {
+    name: "ParseError",
+    message: 'option --preserve-fds: "99999999999999999999" is not an integer',
+  });
+  assert.throws(() => parseArgs(defs, ["--preserve-fds=-1"]), {
+    name: "ParseError",
+    message: "option --preserve-fds: -1 is less than 0",
+  });
+  assert.equal(parseArgs(defs, ["--preserve-fds=0"]).opts["preserve-fds"], 0);
 });
 
 Deno.test("parseArgs: choices are checked", () => {

@@ -28,6 +28,7 @@ export const CREATE_OPTIONS = {
     type: "integer",
     valueName: "N",
     default: 0,
+    min: 0,
     description: "pass file descriptors 3 .. 3+N-1 to the container",
   },
 } as const satisfies OptionDefs;
@@ -45,7 +46,6 @@ export function createOptions(
   },
   systemdCgroup = false,
 ): CreateOptions {
-  if (opts["preserve-fds"] < 0) throw new Error("--preserve-fds must not be negative");
   return {
     id,
     bundle: opts.bundle ?? ".",

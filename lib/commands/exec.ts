@@ -48,6 +48,7 @@ const options = {
   "preserve-fds": {
     type: "integer",
     default: 0,
+    min: 0,
     description: "pass file descriptors 3 .. 3+N-1 to the process",
   },
   "ignore-paused": { type: "boolean", description: "exec even into a paused container" },
@@ -164,7 +165,6 @@ async function execCommand(
     throw new DenkiError("--process-label: SELinux is not supported");
   }
   if (opts.cgroup.length > 0) throw new DenkiError("--cgroup: sub-cgroups are not supported");
-  if (opts["preserve-fds"] < 0) throw new DenkiError("--preserve-fds must not be negative");
   if (opts.process === undefined && command.length === 0) {
     throw new DenkiError("exec: give a command to run, or --process FILE");
   }

@@ -5,6 +5,7 @@
  * exits. Deno cannot wrap a raw fd in a stream, so this is a ppoll loop over raw fds that
  * yields to the event loop between rounds (signal listeners and timers keep running).
  */
+import { Errno } from "../plan/errno.ts";
 import * as pty from "../sys/pty.ts";
 import * as sc from "../sys/syscalls.ts";
 
@@ -12,7 +13,6 @@ import * as sc from "../sys/syscalls.ts";
 const ROUND_MS = 20;
 /** After the exit, output still arriving is drained until the pty is quiet this long. */
 const QUIET_MS = 100;
-const EAGAIN = 11;
 
 /** The caller's terminal as found and changed by attachTerminal. */
 export interface AttachedTerminal {
@@ -89,7 +89,7 @@ async function relay(master: number, pid: number, io: RelayIo): Promise<sc.ExitS
   const fromMaster = (): boolean => {
     for (;;) {
       const r = sc.tryRead(master, buf);
-      if (r.errno === EAGAIN) return true;
+      if (r.errno === Errno.EAGAIN) return true;
       if (r.errno !== 0 || r.n === 0) return false;
       if (stdoutOpen) {
         try {
@@ -104,7 +104,7 @@ async function relay(master: number, pid: number, io: RelayIo): Promise<sc.ExitS
   const toMaster = () => {
     while (pending !== undefined) {
       const r = pty.writeSome(master, pending);
-      if (r.errno === EAGAIN) return;
+      if (r.errno === Errno.EAGAIN) return;
       if (r.errno !== 0) {
         // The pty is gone: input has nowhere to go.
         pending = undefined;
@@ -131,7 +131,7 @@ async function relay(master: number, pid: number, io: RelayIo): Promise<sc.ExitS
       }
       if (i >= 0 && fds[i]!.revents !== 0) {
         const r = sc.tryRead(io.stdin, buf);
-        if (r.errno === EAGAIN) {
+        if (r.errno === Errno.EAGAIN) {
           // Someone else made the caller's stdin non-blocking; try again next round.
         } else if (r.errno !== 0 || r.n === 0) {
           // End of input is not passed on: like runc, the workload keeps its terminal.

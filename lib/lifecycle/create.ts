@@ -40,7 +40,7 @@ import { realIo } from "../cgroups/io.ts";
 import { FileParentBook } from "../cgroups/parents.ts";
 import { passwdEntry } from "../plan/passwd.ts";
 import { rfc3339Nano } from "../plan/rfc3339.ts";
-import { syscall } from "../sys/libc.ts";
+import { CLOCK_REALTIME } from "../plan/abi.ts";
 import {
   type HostMount,
   type MountReport,
@@ -201,10 +201,9 @@ function ownerName(uid: number): string {
 
 /** Now, as runc records `created`: CLOCK_REALTIME to the nanosecond, RFC 3339 in UTC. */
 function createdNow(): string {
-  const ts = new BigInt64Array(2); // struct timespec: tv_sec, tv_nsec (64-bit on x86_64, arm64)
-  const CLOCK_REALTIME = 0;
-  if (syscall("clock_gettime", CLOCK_REALTIME, new Uint8Array(ts.buffer)).ret === 0n) {
-    return rfc3339Nano(ts[0]!, ts[1]!);
+  const ns = sc.clockNs(CLOCK_REALTIME);
+  if (typeof ns === "bigint") {
+    return rfc3339Nano(ns / 1_000_000_000n, ns % 1_000_000_000n);
   }
   const ms = Date.now(); // clock_gettime cannot fail with these arguments; just in case
   return rfc3339Nano(BigInt(Math.floor(ms / 1000)), (ms % 1000) * 1_000_000);

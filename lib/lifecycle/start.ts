@@ -10,10 +10,9 @@ import type { ContainerRecord } from "../state/record.ts";
 import { isAlive, requireStatus } from "../state/status.ts";
 import { EXEC_FIFO, StateStore } from "../state/store.ts";
 import { acquire } from "../state/lock.ts";
+import { POLLIN } from "../plan/abi.ts";
 import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
-
-const POLLIN = 1;
 
 function removeFifo(path: string): void {
   try {

@@ -5,24 +5,13 @@
  * and pipes -> stdout/stderr in a ppoll loop over raw fds that yields to the event loop between
  * rounds (signal forwarding keeps working).
  */
-import { SyscallError } from "../errors.ts";
-import { syscall } from "../sys/libc.ts";
+import { Errno } from "../plan/errno.ts";
 import * as pty from "../sys/pty.ts";
 import * as sc from "../sys/syscalls.ts";
 
 const ROUND_MS = 20;
 /** After the exit, output still arriving is drained until the pipes are quiet this long. */
 const QUIET_MS = 100;
-const EAGAIN = 11;
-const O_CLOEXEC = 0o2000000;
-
-/** A pipe: [read end, write end], both close-on-exec. */
-function pipe(): [number, number] {
-  const fds = new Int32Array(2);
-  const r = syscall("pipe2", new Uint8Array(fds.buffer), O_CLOEXEC);
-  if (r.ret < 0n) throw new SyscallError("pipe2", "stdio", r.errno);
-  return [fds[0]!, fds[1]!];
-}
 
 /** The pipes between the caller and a process: its ends (for the stage) and ours. */
 export interface StdioPipes {
@@ -38,9 +27,9 @@ export interface StdioPipes {
 
 /** Makes the three pipes; the child's ends are inheritable. */
 export function stdioPipes(): StdioPipes {
-  const [inR, inW] = pipe();
-  const [outR, outW] = pipe();
-  const [errR, errW] = pipe();
+  const [inR, inW] = sc.pipe("stdio");
+  const [outR, outW] = sc.pipe("stdio");
+  const [errR, errW] = sc.pipe("stdio");
   for (const fd of [inR, outW, errW]) sc.setCloexec(fd, false);
   let childOpen = true;
   // Ours until a relay takes them over (it closes them as each ends).
@@ -87,7 +76,7 @@ async function relay(
   const copyOut = (fd: number): boolean => {
     for (;;) {
       const r = sc.tryRead(fd, buf);
-      if (r.errno === EAGAIN) return true;
+      if (r.errno === Errno.EAGAIN) return true;
       if (r.errno !== 0 || r.n === 0) return false;
       try {
         sc.writeAll(outputs.get(fd)!, buf.subarray(0, r.n), "stdio");
@@ -99,7 +88,7 @@ async function relay(
   const pushIn = () => {
     while (pending !== undefined && inputOpen) {
       const r = pty.writeSome(ends.inW, pending);
-      if (r.errno === EAGAIN) return;
+      if (r.errno === Errno.EAGAIN) return;
       if (r.errno !== 0) {
         pending = undefined;
         closeInput();
@@ -128,7 +117,7 @@ async function relay(
       if (w >= 0 && fds[w]!.revents !== 0) pushIn();
       if (i >= 0 && fds[i]!.revents !== 0) {
         const r = sc.tryRead(0, buf);
-        if (r.errno === EAGAIN) {
+        if (r.errno === Errno.EAGAIN) {
           // Someone else made the caller's stdin non-blocking: next round.
         } else if (r.errno !== 0 || r.n === 0) {
           stdinOpen = false;

@@ -10,12 +10,11 @@ import { acquireAny, type ContainerLock } from "../state/lock.ts";
 import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
 import { signalName } from "../plan/signals.ts";
+import { SIGKILL } from "../plan/abi.ts";
 import { Cgroup, type CgroupRecord } from "../cgroups/manager.ts";
 import { realIo } from "../cgroups/io.ts";
 import { FileParentBook } from "../cgroups/parents.ts";
 import { undoHostMounts } from "../linux/host_mounts.ts";
-
-const SIGKILL = 9;
 
 /** The pid namespace inode link of a process, e.g. "pid:[4026531836]". */
 function pidNamespace(pid: number | "self"): string | undefined {

@@ -5,7 +5,6 @@
  */
 import { DenkiError } from "../errors.ts";
 import { MS } from "../plan/mount_options.ts";
-import { syscall } from "../sys/libc.ts";
 import * as pty from "../sys/pty.ts";
 import * as sc from "../sys/syscalls.ts";
 import { sendWithFds } from "../sys/unix.ts";
@@ -69,7 +68,7 @@ export function setupConsole(how: ConsoleSetup): void {
  * container, so that would deadlock.
  */
 function stdioCopies(): number[] {
-  const pid = Number(syscall("getpid").ret);
+  const pid = sc.getpid();
   const copies: number[] = [];
   for (const fd of openFds()) {
     if (fd > 2 && [0, 1, 2].some((std) => sameFile(pid, std, fd))) copies.push(fd);
@@ -82,9 +81,8 @@ function openFds(): number[] {
   try {
     return sc.listDir("/proc/self/fd").map(Number);
   } catch {
-    const F_GETFD = 1;
     const fds: number[] = [];
-    for (let fd = 0; fd < 1024; fd++) if (syscall("fcntl", fd, F_GETFD).ret >= 0n) fds.push(fd);
+    for (let fd = 0; fd < 1024; fd++) if (sc.isOpenFd(fd)) fds.push(fd);
     return fds;
   }
 }
@@ -95,9 +93,8 @@ function openFds(): number[] {
  * copy of a /dev/null stdin).
  */
 function sameFile(pid: number, a: number, b: number): boolean {
-  const KCMP_FILE = 0;
-  const r = syscall("kcmp", pid, pid, KCMP_FILE, a, b);
-  if (r.ret >= 0n) return r.ret === 0n;
+  const same = sc.sameOpenFile(pid, a, b);
+  if (same !== undefined) return same;
   const id = sc.fileId(a, "", sc.AT_EMPTY_PATH);
   if (id === undefined || id !== sc.fileId(b, "", sc.AT_EMPTY_PATH)) return false;
   return sc.fileType(a, "", sc.AT_EMPTY_PATH) !== sc.S_IFCHR || pty.isTerminal(a);

@@ -5,10 +5,10 @@
  * *at() calls that never follow a symlink, so nothing outside the container's root is read.
  */
 import { DenkiError, SyscallError } from "../errors.ts";
+import { S_IFSOCK } from "../plan/abi.ts";
 import * as sc from "../sys/syscalls.ts";
 
 const O_DIR = sc.O_RDONLY | sc.O_DIRECTORY | sc.O_NOFOLLOW | sc.O_CLOEXEC;
-const S_IFSOCK = 0o140000;
 
 /** Copies the entries of directory `from` into directory `to` (both open fds), recursively. */
 export function copyTree(from: number, to: number): void {

@@ -6,25 +6,7 @@
  * /proc.
  */
 import { DenkiError, SyscallError } from "../errors.ts";
-import { cString, syscall } from "../sys/libc.ts";
 import * as sc from "../sys/syscalls.ts";
-
-const FSOPEN_CLOEXEC = 1;
-const FSCONFIG_CMD_CREATE = 6;
-const FSMOUNT_CLOEXEC = 1;
-
-/** A detached procfs of this process's pid namespace, or undefined where the kernel lacks one. */
-function privateProc(): number | undefined {
-  const fs = syscall("fsopen", cString("proc"), FSOPEN_CLOEXEC);
-  if (fs.ret < 0n) return undefined;
-  try {
-    if (syscall("fsconfig", fs.ret, FSCONFIG_CMD_CREATE, 0, 0, 0).ret < 0n) return undefined;
-    const mnt = syscall("fsmount", fs.ret, FSMOUNT_CLOEXEC, 0);
-    return mnt.ret < 0n ? undefined : Number(mnt.ret);
-  } finally {
-    syscall("close", fs.ret);
-  }
-}
 
 /** A fifo to open for writing later, from wherever the init's root is by then. */
 export interface LaterFifo {
@@ -40,7 +22,8 @@ export function openFifoLater(path: string): LaterFifo {
   } catch (err) {
     throw new DenkiError(`cannot open exec fifo ${path}: ${(err as Error).message}`);
   }
-  const proc = privateProc();
+  // A procfs of this process's pid namespace, where the kernel can make one.
+  const proc = sc.detachedMount("proc");
   return {
     open() {
       const name = `thread-self/fd/${fifo}`;

@@ -7,16 +7,11 @@
  * rootfs, checked to still be the mount denki made (its mount ID), and unmounted through that
  * fd, so a container that swaps a mount point for a symlink cannot point the unmount elsewhere.
  */
-import { DenkiError, SyscallError } from "../errors.ts";
-import { cString, syscall } from "../sys/libc.ts";
+import { DenkiError } from "../errors.ts";
+import { MNT_DETACH } from "../plan/abi.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import * as sc from "../sys/syscalls.ts";
-
-const MNT_DETACH = 2;
-const STATX_MNT_ID = 0x1000;
-const STATX_MNT_ID_UNIQUE = 0x4000;
-/** Offset of stx_mnt_id in struct statx. */
-const STX_MNT_ID = 0x90;
+import { mountIdOf } from "../sys/stat.ts";
 
 /** A mount denki made in the host's mount table for a container without a mount namespace. */
 export interface HostMount {
@@ -147,19 +142,11 @@ export function placesOf(
 
 /** The mount IDs of the mount an fd is on (statx STATX_MNT_ID, and the unique one if any). */
 export function mountIdsOf(fd: number): MountIds {
-  const ask = (mask: number) => {
-    const buf = new Uint8Array(256);
-    const r = syscall("statx", fd, cString(""), sc.AT_EMPTY_PATH, mask, buf);
-    if (r.ret < 0n) throw new SyscallError("statx", `fd ${fd}`, r.errno);
-    const v = new DataView(buf.buffer);
-    const got = (v.getUint32(0, true) & mask) !== 0;
-    return got ? v.getBigUint64(STX_MNT_ID, true) : undefined;
-  };
-  const id = ask(STATX_MNT_ID);
+  const id = mountIdOf(fd, false);
   if (id === undefined) {
     throw new DenkiError("statx: this kernel does not report mount IDs (Linux 5.8 or later)");
   }
-  const unique = ask(STATX_MNT_ID_UNIQUE);
+  const unique = mountIdOf(fd, true);
   return { id: Number(id), ...(unique === undefined ? {} : { unique: String(unique) }) };
 }
 

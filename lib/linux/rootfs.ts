@@ -8,14 +8,13 @@
 import { DenkiError, SyscallError } from "../errors.ts";
 import { MS } from "../plan/mount_options.ts";
 import type { Spec } from "../spec/config.ts";
+import { MNT_DETACH } from "../plan/abi.ts";
 import * as sc from "../sys/syscalls.ts";
 import { createDevice, createDevLinks, devicePlan } from "./devices.ts";
 import { applyMount, planMounts } from "./mounts.ts";
 import { fdPath, openInRoot, openRoot } from "./resolve.ts";
 import type { MountBook } from "./host_mounts.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
-
-const MNT_DETACH = 2;
 
 /** Propagation flags of linux.rootfsPropagation (the r forms are recursive). */
 const PROPAGATION: Record<string, number> = {

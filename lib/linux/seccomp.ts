@@ -11,32 +11,23 @@ import type { Spec } from "../spec/config.ts";
 import type { SyncChannel } from "../sync.ts";
 import type { HookState } from "../hooks.ts";
 import type { CompiledSeccomp } from "../plan/seccomp/compile.ts";
-import { syscall } from "../sys/libc.ts";
+import { Errno } from "../plan/errno.ts";
+import * as sc from "../sys/syscalls.ts";
 import { connectUnix, sendWithFds } from "../sys/unix.ts";
-
-const SECCOMP_SET_MODE_FILTER = 1;
-const EACCES = 13;
 
 /**
  * Installs the filter on this thread; returns the listener fd when the filter has
  * SECCOMP_FILTER_FLAG_NEW_LISTENER. Without no_new_privs the kernel requires CAP_SYS_ADMIN.
  */
 export function installSeccomp(compiled: CompiledSeccomp): number | undefined {
-  const prog = compiled.program;
-  // struct sock_fprog: u16 len, padding to 8, then the filter pointer.
-  const fprog = new Uint8Array(16);
-  const view = new DataView(fprog.buffer);
-  view.setUint16(0, prog.length / 8, true);
-  view.setBigUint64(8, BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(prog))), true);
-  const r = syscall("seccomp", SECCOMP_SET_MODE_FILTER, compiled.flags, fprog);
-  void prog; // the filter must stay alive until the kernel has copied it
-  if (r.ret < 0n) {
-    const why = r.errno === EACCES
+  const r = sc.seccompSetFilter(compiled.program, compiled.flags);
+  if (r.errno !== 0) {
+    const why = r.errno === Errno.EACCES
       ? "install filter (needs process.noNewPrivileges or CAP_SYS_ADMIN)"
       : `install filter with flags 0x${compiled.flags.toString(16)}`;
     throw new SyscallError("seccomp", why, r.errno);
   }
-  return compiled.notify ? Number(r.ret) : undefined;
+  return compiled.notify ? r.n : undefined;
 }
 
 /** The runtime-spec's containerProcessState, sent to a seccomp agent with the notify fd. */
@@ -61,7 +52,7 @@ export function sendNotifyFd(
   try {
     sendWithFds(sock, new TextEncoder().encode(containerProcessState(state, metadata)), [fd]);
   } finally {
-    syscall("close", sock);
+    sc.close(sock);
   }
 }
 
@@ -84,6 +75,6 @@ export function forwardNotifyFd(
       throw new DenkiError(`linux.seccomp.listenerPath: ${(err as Error).message}`);
     }
   } finally {
-    for (const fd of fds) syscall("close", fd);
+    for (const fd of fds) sc.close(fd);
   }
 }

@@ -10,6 +10,7 @@
  * and its own checksum; anything else means a fresh compile (and a note in the debug log),
  * never a wrong filter.
  */
+import { AT_FDCWD } from "../plan/abi.ts";
 import type { CompiledSeccomp, NativeArch } from "../plan/seccomp/compile.ts";
 import type { Spec } from "../spec/config.ts";
 import {
@@ -27,8 +28,6 @@ import {
 import { DENKI_VERSION } from "../version.ts";
 
 type Seccomp = NonNullable<NonNullable<Spec["linux"]>["seccomp"]>;
-
-const AT_FDCWD = -100;
 
 /**
  * 64 bits of FNV-1a, as hex: two 32-bit lanes with different offsets (Math.imul keeps it

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { accessBits, type DeviceRule, devicesProgram, insn } from "./bpf_devices.ts";
-import { type DeviceRequest, runDeviceProgram } from "./bpf_interp.ts";
+import { type DeviceRequest, runDeviceProgram } from "./testing/bpf_interp.ts";
 
 /** True when the generated program allows the request. */
 function allowed(rules: readonly DeviceRule[], req: string): boolean {

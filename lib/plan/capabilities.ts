@@ -1,7 +1,7 @@
 /** Capability names (process.capabilities) and their bit numbers, from linux/capability.h. */
 
 /** CAP_* name to bit number. */
-export const CAPABILITIES: Readonly<Record<string, number>> = {
+export const CAPABILITIES = {
   CAP_CHOWN: 0,
   CAP_DAC_OVERRIDE: 1,
   CAP_DAC_READ_SEARCH: 2,
@@ -43,7 +43,9 @@ export const CAPABILITIES: Readonly<Record<string, number>> = {
   CAP_PERFMON: 38,
   CAP_BPF: 39,
   CAP_CHECKPOINT_RESTORE: 40,
-};
+} as const satisfies Readonly<Record<string, number>>;
+
+const BY_NAME: Readonly<Record<string, number>> = CAPABILITIES;
 
 /** The highest capability number denki knows. */
 export const CAP_LAST = 40;
@@ -53,7 +55,7 @@ export function capMask(names: readonly string[]): { mask: bigint; unknown: stri
   let mask = 0n;
   const unknown: string[] = [];
   for (const name of names) {
-    const bit = CAPABILITIES[name];
+    const bit = BY_NAME[name];
     if (bit === undefined) unknown.push(name);
     else mask |= 1n << BigInt(bit);
   }

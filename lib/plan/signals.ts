@@ -1,7 +1,7 @@
 /** Signal names and numbers (Linux x86_64/aarch64), as `kill` accepts them. */
 
 /** Signal name (without SIG) to number. */
-export const SIGNALS: Readonly<Record<string, number>> = {
+export const SIGNALS = {
   HUP: 1,
   INT: 2,
   QUIT: 3,
@@ -35,7 +35,9 @@ export const SIGNALS: Readonly<Record<string, number>> = {
   POLL: 29,
   PWR: 30,
   SYS: 31,
-};
+} as const satisfies Readonly<Record<string, number>>;
+
+const BY_NAME: Readonly<Record<string, number>> = SIGNALS;
 
 const SIGRTMIN = 34;
 const SIGRTMAX = 64;
@@ -56,7 +58,7 @@ export function parseSignal(text: string): number | undefined {
     const n = (rt[1] === "IN" ? SIGRTMIN : SIGRTMAX) + Number(rt[2] ?? 0);
     return n >= SIGRTMIN && n <= SIGRTMAX ? n : undefined;
   }
-  return SIGNALS[name];
+  return BY_NAME[name];
 }
 
 /** The name of a signal number ("SIGTERM"), or "signal N". */

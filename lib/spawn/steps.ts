@@ -11,24 +11,25 @@ import {
   CAP_SETPCAP,
   CAP_V3,
   CLONE_PARENT,
+  CLOSE_RANGE_CLOEXEC,
+  F_SETFD,
+  FD_CLOEXEC,
   O_CLOEXEC,
   O_NOCTTY,
   O_RDWR,
   PR,
+  SCM_RIGHTS,
+  SECCOMP_SET_MODE_FILTER,
   SIGCHLD,
+  SOL_SOCKET,
   TIOCGPTPEER,
   TIOCSCTTY,
   TIOCSPTLCK,
   TIOCSWINSZ,
 } from "../plan/abi.ts";
+import { Errno } from "../plan/errno.ts";
 
-const CLOSE_RANGE_CLOEXEC = 1 << 2;
-const SECCOMP_SET_MODE_FILTER = 1;
-const F_SETFD = 2;
-const FD_CLOEXEC = 1;
-const EINVAL = 22;
-const SOL_SOCKET = 1;
-const SCM_RIGHTS = 1;
+const { EINVAL } = Errno;
 
 /** Credentials and capabilities as masks, worked out from process.user and capabilities. */
 export interface CredentialPlan {

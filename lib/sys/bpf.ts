@@ -4,7 +4,9 @@
  * attached. `union bpf_attr` is built by hand at the offsets of include/uapi/linux/bpf.h.
  */
 import { DenkiError, SyscallError } from "../errors.ts";
-import { cString, syscall } from "./libc.ts";
+import { Errno } from "../plan/errno.ts";
+import { cString, type SyscallResult } from "./libc.ts";
+import { attempt } from "./call.ts";
 
 const BPF_PROG_LOAD = 5;
 const BPF_PROG_ATTACH = 8;
@@ -14,10 +16,6 @@ const BPF_PROG_TYPE_CGROUP_DEVICE = 15;
 const BPF_CGROUP_DEVICE = 6;
 /** Lets the container's program coexist with others on the same cgroup (all must allow). */
 const BPF_F_ALLOW_MULTI = 2;
-
-const EINTR = 4;
-const EAGAIN = 11;
-const ENOSPC = 28;
 
 /** Bigger than every field set here; the kernel accepts a larger size if the tail is zero. */
 const ATTR_SIZE = 128;
@@ -29,14 +27,14 @@ const pinned: Uint8Array[] = [];
 const addr = (buf: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 
 /** bpf(cmd, attr); `pins` are the buffers attr points at, kept alive across the call. */
-function tryBpf(cmd: number, attr: Uint8Array, pins: Uint8Array[]): { ret: bigint; errno: number } {
+function tryBpf(cmd: number, attr: Uint8Array, pins: Uint8Array[]): SyscallResult {
   pinned.push(...pins);
   try {
     // The verifier returns EAGAIN when a signal arrives mid-check; retry a few times as libbpf
     // does rather than forever, so a signal storm still ends.
-    for (let attempt = 0;; attempt++) {
-      const r = syscall("bpf", cmd, attr, attr.length);
-      if (r.ret >= 0n || (r.errno !== EINTR && r.errno !== EAGAIN) || attempt >= 5) return r;
+    for (let tries = 0;; tries++) {
+      const r = attempt("bpf", cmd, attr, attr.length);
+      if (r.ret >= 0n || r.errno !== Errno.EAGAIN || tries >= 5) return r;
     }
   } finally {
     pinned.length -= pins.length;
@@ -128,7 +126,7 @@ export function queryDevicePrograms(cgroupFd: number): number[] {
     const attached = view.getUint32(24, true);
     if (r.ret >= 0n) return [...ids.subarray(0, attached)];
     // ENOSPC: more programs than room; the kernel has stored how many there are.
-    if (r.errno !== ENOSPC || attached <= capacity) {
+    if (r.errno !== Errno.ENOSPC || attached <= capacity) {
       throw new SyscallError("bpf", `BPF_PROG_QUERY cgroup fd ${cgroupFd}`, r.errno);
     }
     capacity = attached;

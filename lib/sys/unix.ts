@@ -4,24 +4,19 @@
  * the notify fd. Raw syscalls on the calling thread, like the rest of lib/sys.
  */
 import { SyscallError } from "../errors.ts";
-import { syscall, type SyscallArg, type SyscallName } from "./libc.ts";
+import {
+  AF_UNIX,
+  MSG_CMSG_CLOEXEC,
+  SCM_RIGHTS,
+  SOCK_CLOEXEC,
+  SOCK_STREAM,
+  SOL_SOCKET,
+} from "../plan/abi.ts";
+import { Errno } from "../plan/errno.ts";
+import { check, close } from "./call.ts";
 
-const AF_UNIX = 1;
-const SOCK_STREAM = 1;
-const SOCK_CLOEXEC = 0o2000000;
-const SOL_SOCKET = 1;
-const SCM_RIGHTS = 1;
-const MSG_CMSG_CLOEXEC = 0x40000000;
-const EINTR = 4;
+/** sun_path's size in struct sockaddr_un. */
 const SUN_PATH_MAX = 108;
-
-function call(name: SyscallName, what: string, ...args: SyscallArg[]): number {
-  for (;;) {
-    const r = syscall(name, ...args);
-    if (r.ret >= 0n) return Number(r.ret);
-    if (r.errno !== EINTR) throw new SyscallError(name, what, r.errno);
-  }
-}
 
 const addr = (buf: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
 
@@ -29,7 +24,7 @@ const addr = (buf: Uint8Array) => BigInt(Deno.UnsafePointer.value(Deno.UnsafePoi
 function sockaddr(path: string): Uint8Array {
   const bytes = new TextEncoder().encode(path);
   if (bytes.length >= SUN_PATH_MAX) {
-    throw new SyscallError("connect", path, 36 /* ENAMETOOLONG */);
+    throw new SyscallError("connect", path, Errno.ENAMETOOLONG);
   }
   const sa = new Uint8Array(2 + SUN_PATH_MAX);
   new DataView(sa.buffer).setUint16(0, AF_UNIX, true);
@@ -38,7 +33,7 @@ function sockaddr(path: string): Uint8Array {
 }
 
 function newSocket(what: string): number {
-  return call("socket", what, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  return check("socket", what, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
 /** Connects a new close-on-exec stream socket to the unix socket at `path`. */
@@ -46,10 +41,10 @@ export function connectUnix(path: string): number {
   const fd = newSocket(path);
   try {
     const sa = sockaddr(path);
-    call("connect", path, fd, sa, sa.length);
+    check("connect", path, fd, sa, sa.length);
     return fd;
   } catch (err) {
-    syscall("close", fd);
+    close(fd);
     throw err;
   }
 }
@@ -59,18 +54,18 @@ export function listenUnix(path: string, backlog = 8): number {
   const fd = newSocket(path);
   try {
     const sa = sockaddr(path);
-    call("bind", path, fd, sa, sa.length);
-    call("listen", path, fd, backlog);
+    check("bind", path, fd, sa, sa.length);
+    check("listen", path, fd, backlog);
     return fd;
   } catch (err) {
-    syscall("close", fd);
+    close(fd);
     throw err;
   }
 }
 
 /** Accepts one connection (blocking); the new socket is close-on-exec. */
 export function acceptUnix(fd: number): number {
-  return call("accept4", `fd ${fd}`, fd, 0, 0, SOCK_CLOEXEC);
+  return check("accept4", `fd ${fd}`, fd, 0, 0, SOCK_CLOEXEC);
 }
 
 /** struct msghdr with one iovec and room for `fds` descriptors; keeps its buffers alive. */
@@ -103,14 +98,14 @@ export function sendWithFds(sock: number, data: Uint8Array, fds: readonly number
     cv.setInt32(12, SCM_RIGHTS, true);
     fds.forEach((fd, i) => cv.setInt32(16 + i * 4, fd, true));
   }
-  const sent = call("sendmsg", `fd ${sock}`, sock, m.msg, 0);
+  const sent = check("sendmsg", `fd ${sock}`, sock, m.msg, 0);
   void m.iov;
   if (sent < data.length) {
     // The descriptors went with the first part; the rest of a stream message follows plainly.
     let off = sent;
     while (off < data.length) {
       const rest = data.subarray(off);
-      off += call("write", `fd ${sock}`, sock, rest, rest.length);
+      off += check("write", `fd ${sock}`, sock, rest, rest.length);
     }
   }
 }
@@ -123,7 +118,7 @@ export function recvWithFds(
 ): { data: Uint8Array; fds: number[] } {
   const data = new Uint8Array(max);
   const m = msghdr(data, maxFds);
-  const n = call("recvmsg", `fd ${sock}`, sock, m.msg, MSG_CMSG_CLOEXEC);
+  const n = check("recvmsg", `fd ${sock}`, sock, m.msg, MSG_CMSG_CLOEXEC);
   void m.iov;
   const fds: number[] = [];
   const mv = new DataView(m.msg.buffer);

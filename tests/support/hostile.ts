@@ -8,8 +8,9 @@
  * (tests/conformance/runtime.ts), so runc runs the very same cells as the control.
  */
 import assert from "node:assert/strict";
-import { fromContainersProfile } from "../../lib/plan/seccomp/containers_profile.ts";
+import { fromContainersProfile } from "../../lib/plan/testing/containers_profile.ts";
 import { acceptUnix, listenUnix, recvWithFds } from "../../lib/sys/unix.ts";
+import { POLLIN } from "../../lib/plan/abi.ts";
 import * as sc from "../../lib/sys/syscalls.ts";
 import {
   alive,
@@ -279,8 +280,6 @@ const execDetached: MatrixCheck = async (rt, s, h) => {
   assert.ok(Number(readOr(pidFile)) > 0, "exec -d: no pid in the pid file");
   assertRan(h, await recorded(s, "execd", "exec -d"), mark, "exec -d");
 };
-
-const POLLIN = 1;
 
 /** Waits without blocking the event loop until `fd` is readable; false after `ms`. */
 async function readable(fd: number, ms: number): Promise<boolean> {

@@ -1,4 +1,5 @@
 /** Host errors to WASI errno values, as a table. */
+import { errnoName } from "../../../lib/plan/errno.ts";
 import { E } from "./types.ts";
 
 /** A WASI call failed with `errno`; thrown inside the host and returned to the guest. */
@@ -64,35 +65,6 @@ export const ERRNO_BY_CODE: Readonly<Record<string, number>> = {
   EXDEV: E.XDEV,
 };
 
-/** Linux errno numbers (FFI results) to WASI errno values. */
-export const ERRNO_BY_NUMBER: Readonly<Record<number, number>> = {
-  1: E.PERM,
-  2: E.NOENT,
-  3: E.SRCH,
-  4: E.INTR,
-  5: E.IO,
-  9: E.BADF,
-  11: E.AGAIN,
-  12: E.NOMEM,
-  13: E.ACCES,
-  17: E.EXIST,
-  18: E.XDEV,
-  20: E.NOTDIR,
-  21: E.ISDIR,
-  22: E.INVAL,
-  28: E.NOSPC,
-  30: E.ROFS,
-  32: E.PIPE,
-  39: E.NOTEMPTY,
-  40: E.LOOP,
-  88: E.NOTSOCK,
-  95: E.NOTSUP,
-  104: E.CONNRESET,
-  107: E.NOTCONN,
-  110: E.TIMEDOUT,
-  111: E.CONNREFUSED,
-};
-
 /** The WASI errno for anything the host threw. */
 export function errnoOf(err: unknown): number {
   if (err instanceof WasiError) return err.errno;
@@ -117,7 +89,7 @@ export function errnoOf(err: unknown): number {
 
 /** A Linux errno number (from a raw syscall) as a WASI errno. */
 export function linuxErrno(n: number): number {
-  return ERRNO_BY_NUMBER[n] ?? E.IO;
+  return ERRNO_BY_CODE[errnoName(n) ?? ""] ?? E.IO;
 }
 
 /** Runs a Deno call, turning what it throws into a WasiError. */

@@ -7,6 +7,7 @@
  * path that may since lead elsewhere; a path is used only for nanosecond times, and only when
  * it still leads to the descriptor's own inode.
  */
+import { Errno } from "../../../lib/plan/errno.ts";
 import { errnoOf, host, linuxErrno, WasiError } from "./errno.ts";
 import { dirRef, type FdEntry, type FdTable } from "./fd_table.ts";
 import type { GuestMemory } from "./memory.ts";
@@ -439,7 +440,7 @@ function socketWrite(ctx: FsContext, e: FdEntry, data: Uint8Array): number {
   while (off < data.length) {
     const r = ctx.native.send(e.socket, data.subarray(off));
     if (typeof r !== "number") {
-      if (r.errno === 11 && !(e.flags & FDFLAGS.NONBLOCK)) {
+      if (r.errno === Errno.EAGAIN && !(e.flags & FDFLAGS.NONBLOCK)) {
         sleepMs(1);
         continue;
       }

@@ -4,6 +4,7 @@
  * (Atomics.wait or ppoll's timeout), never in a busy loop.
  */
 import { now } from "./clock.ts";
+import { POLLERR, POLLHUP, POLLIN, POLLOUT } from "../../../lib/plan/abi.ts";
 import { errnoOf, WasiError } from "./errno.ts";
 import type { FdEntry } from "./fd_table.ts";
 import { type FsContext, sleepMs } from "./fs.ts";
@@ -29,11 +30,6 @@ interface FdWait {
   type: number;
   hostFd: number;
 }
-
-const POLLIN = 1;
-const POLLOUT = 4;
-const POLLERR = 8;
-const POLLHUP = 16;
 
 /** The host descriptor that can be polled for an entry (stdin, sockets), if any. */
 function pollable(e: FdEntry): number | undefined {

@@ -1,12 +1,12 @@
 /** sock_accept, sock_recv, sock_send, sock_shutdown on preopened sockets (ENOTSOCK elsewhere). */
+import { MSG_PEEK, MSG_WAITALL } from "../../../lib/plan/abi.ts";
+import { Errno } from "../../../lib/plan/errno.ts";
 import { linuxErrno, WasiError } from "./errno.ts";
 import type { FdEntry } from "./fd_table.ts";
 import { type FsContext, sleepMs } from "./fs.ts";
 import { E, FDFLAGS, FT, R, RI, SD, SOCKET_RIGHTS } from "./types.ts";
 
-const EAGAIN = 11;
-const MSG_PEEK = 2;
-const MSG_WAITALL = 0x100;
+const { EAGAIN } = Errno;
 
 /** The socket functions. */
 export class Sockets {

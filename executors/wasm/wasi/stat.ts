@@ -2,6 +2,15 @@
  * File status for the WASI host: filetypes, the filestat record, stat of a host path (with
  * nanosecond times through `Native` when the thread may use FFI) and setting file times.
  */
+import {
+  S_IFBLK,
+  S_IFCHR,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+} from "../../../lib/plan/abi.ts";
 import { errnoOf, host, linuxErrno, WasiError } from "./errno.ts";
 import type { FsContext } from "./fs.ts";
 import type { GuestMemory } from "./memory.ts";
@@ -23,18 +32,18 @@ export function filetypeOf(info: Deno.FileInfo): number {
 
 /** The WASI filetype of st_mode bits. */
 export function filetypeOfMode(mode: number): number {
-  switch (mode & 0o170000) {
-    case 0o100000:
+  switch (mode & S_IFMT) {
+    case S_IFREG:
       return FT.REGULAR_FILE;
-    case 0o040000:
+    case S_IFDIR:
       return FT.DIRECTORY;
-    case 0o120000:
+    case S_IFLNK:
       return FT.SYMBOLIC_LINK;
-    case 0o020000:
+    case S_IFCHR:
       return FT.CHARACTER_DEVICE;
-    case 0o060000:
+    case S_IFBLK:
       return FT.BLOCK_DEVICE;
-    case 0o140000:
+    case S_IFSOCK:
       return FT.SOCKET_STREAM;
     default:
       return FT.UNKNOWN;

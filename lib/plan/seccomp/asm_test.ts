@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Asm, OP } from "./asm.ts";
-import { checkProgram, runSeccomp } from "./interp.ts";
+import { checkProgram, runSeccomp } from "../testing/seccomp_interp.ts";
 
 /** A jump whose both targets lie past `gap` filler instructions; returns the verdicts. */
 function farBothWays(gap: number): { len: number; verdicts: number[] } {

@@ -1,6 +1,6 @@
 /**
  * Compiles `linux.seccomp` to a classic BPF seccomp filter, without libseccomp. The program
- * is a plain value (sock_filter structs) so tests can run it through interp.ts.
+ * is a plain value (sock_filter structs) so tests can run it through testing/seccomp_interp.ts.
  *
  * Semantics, following runc on libseccomp where the runtime-spec is silent:
  * - Architectures: the native one always, plus those listed that its kernel runs (x86 and
@@ -21,6 +21,7 @@
  */
 import { DenkiError, quote } from "../../errors.ts";
 import type { Seccomp } from "../../spec/config.ts";
+import { Errno } from "../errno.ts";
 import { Asm, type Label, OP } from "./asm.ts";
 import {
   AUDIT_ARCH,
@@ -71,7 +72,7 @@ export interface CompiledSeccomp {
 /** The native architectures denki builds filters on. */
 export type NativeArch = keyof typeof COMPAT_ARCHES;
 
-const EPERM = 1;
+const { EPERM } = Errno;
 const SECCOMP_DATA_NR = 0;
 const SECCOMP_DATA_ARCH = 4;
 const SECCOMP_DATA_ARGS = 16;

@@ -3,8 +3,8 @@ import type { Seccomp } from "../../spec/config.ts";
 import { DenkiError } from "../../errors.ts";
 import { defaultSpec } from "../../spec/default.ts";
 import { BPF_MAXINSNS, compileSeccomp, SECCOMP_FILTER_FLAG, SECCOMP_RET } from "./compile.ts";
-import { fromContainersProfile } from "./containers_profile.ts";
-import { checkProgram, programLength, runSeccomp } from "./interp.ts";
+import { fromContainersProfile } from "../testing/containers_profile.ts";
+import { checkProgram, programLength, runSeccomp } from "../testing/seccomp_interp.ts";
 import {
   AUDIT_ARCH,
   type SeccompArch,

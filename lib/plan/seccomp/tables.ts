@@ -1,7 +1,7 @@
 /**
  * Seccomp architectures and their syscall tables: what a filter tests seccomp_data.arch
  * against, and the numbers syscall names stand for on each ABI. The tables themselves are
- * generated (tables_data.ts, see gen_tables.ts) and parsed on first use, so loading this
+ * generated (tables_data.ts, see bin/gen_seccomp_tables.ts) and parsed on first use, so loading this
  * module costs nothing for a container without seccomp.
  */
 import { SYSCALL_DATA } from "./tables_data.ts";

@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
 import { parseBytes, resourcesFromFlags } from "./update.ts";
-import { filterPs } from "./ps.ts";
-import { parseDuration } from "../lifecycle/events.ts";
 
 Deno.test("update: sizes as runc takes them", () => {
   assert.equal(parseBytes("memory", "1024"), 1024);
@@ -33,18 +31,4 @@ Deno.test("update: flags over a resources file", () => {
     () => resourcesFromFlags({}, { "pids-limit": "x" }),
     /--pids-limit "x": not an integer/,
   );
-});
-
-Deno.test("ps: keeps the header and the container's lines", () => {
-  const out = "UID  PID PPID CMD\nroot 1 0 init\nroot 42 1 sh\nroot 420 1 other\n";
-  assert.equal(filterPs(out, [42]), "UID  PID PPID CMD\nroot 42 1 sh\n");
-  assert.throws(() => filterPs("USER COMMAND\n", [1]), /no PID column/);
-});
-
-Deno.test("events: Go durations", () => {
-  assert.equal(parseDuration("5s"), 5000);
-  assert.equal(parseDuration("1m30s"), 90_000);
-  assert.equal(parseDuration("250ms"), 250);
-  assert.equal(parseDuration("1.5h"), 5_400_000);
-  for (const bad of ["5", "s", "-1s", "1d", ""]) assert.equal(parseDuration(bad), undefined, bad);
 });

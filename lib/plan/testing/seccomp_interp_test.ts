@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { checkProgram, runSeccomp } from "./interp.ts";
+import { checkProgram, runSeccomp } from "./seccomp_interp.ts";
 
 function prog(...insns: [number, number, number, number][]): Uint8Array {
   const out = new Uint8Array(insns.length * 8);

@@ -5,9 +5,10 @@
  * out-of-range jump, or falling off the end throws, so codegen bugs surface as test failures.
  *
  * Opcodes are decoded here from their own constants rather than shared with the generator, so
- * a wrong constant there does not silently agree with itself.
+ * a wrong constant there does not silently agree with itself. Test support (lib/plan/testing):
+ * only tests import it.
  */
-import { accessBits, BPF_DEVCG_DEV_BLOCK, BPF_DEVCG_DEV_CHAR } from "./bpf_devices.ts";
+import { accessBits, BPF_DEVCG_DEV_BLOCK, BPF_DEVCG_DEV_CHAR } from "../bpf_devices.ts";
 
 /** One device access to decide. */
 export interface DeviceRequest {

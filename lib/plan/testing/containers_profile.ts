@@ -2,10 +2,11 @@
  * Turns a Docker / containers-common seccomp profile (/usr/share/containers/seccomp.json,
  * moby's default.json) into `linux.seccomp`, the way podman and docker do before they write
  * config.json: the architectures of the native entry of `archMap`, and the syscall entries
- * whose `includes` / `excludes` fit the architecture and the container's capabilities.
+ * whose `includes` / `excludes` fit the architecture and the container's capabilities. Test
+ * support (lib/plan/testing): the unit and end-to-end tests build real-world profiles with it.
  */
 import type { Seccomp } from "../../spec/config.ts";
-import type { NativeArch } from "./compile.ts";
+import type { NativeArch } from "../seccomp/compile.ts";
 
 /** The profile format (fields denki does not need are left out). */
 export interface ContainersProfile {

@@ -5,7 +5,8 @@
  * inside the program, loads aligned and within seccomp_data, and a return at the end.
  *
  * Opcodes are decoded from constants of its own rather than the assembler's, so a wrong
- * constant there does not silently agree with itself.
+ * constant there does not silently agree with itself. Test support (lib/plan/testing): only
+ * tests import it.
  */
 
 /** The struct seccomp_data a filter sees. */

@@ -1,0 +1,35 @@
+/**
+ * How lib/sys makes a system call: through `attempt`, which retries a call a signal interrupted
+ * (EINTR) — the one retry loop in denki — and `check`, which also turns a failure into a
+ * SyscallError naming the call and what it acted on. Calls that must not be retried (close,
+ * ppoll with a timeout) use libc.ts's `syscall` directly.
+ */
+import { SyscallError } from "../errors.ts";
+import { Errno } from "../plan/errno.ts";
+import { syscall, type SyscallArg, type SyscallName, type SyscallResult } from "./libc.ts";
+
+/** One system call, repeated while it fails with EINTR; its result or -1 and errno. */
+export function attempt(name: SyscallName, ...args: SyscallArg[]): SyscallResult {
+  for (;;) {
+    const r = syscall(name, ...args);
+    if (r.ret >= 0n || r.errno !== Errno.EINTR) return r;
+  }
+}
+
+/** `attempt`, throwing a SyscallError about `what` when the call fails; returns the result. */
+export function check(name: SyscallName, what: string, ...args: SyscallArg[]): number {
+  const r = attempt(name, ...args);
+  if (r.ret < 0n) throw new SyscallError(name, what, r.errno);
+  return Number(r.ret);
+}
+
+/** `attempt` as a number or an errno: `{ n, errno }`, errno 0 on success. */
+export function tryCall(name: SyscallName, ...args: SyscallArg[]): { n: number; errno: number } {
+  const r = attempt(name, ...args);
+  return r.ret < 0n ? { n: -1, errno: r.errno } : { n: Number(r.ret), errno: 0 };
+}
+
+/** close(2), never retried (the fd is gone even when it reports EINTR) and errors ignored. */
+export function close(fd: number): void {
+  syscall("close", fd);
+}
