@@ -5,7 +5,7 @@
  * so that one compiled plan is the only description of what an init does. Steps only Deno can
  * do (`special`) call back into denki; a fork is refused (a Deno process cannot fork).
  */
-import { syscallNr } from "../sys/libc.ts";
+import { callByNumber } from "../sys/call.ts";
 
 const MAGIC = 0x31304754534b4e44n;
 const INS_SIZE = 128;
@@ -108,7 +108,7 @@ export async function interpret(bytes: Uint8Array, host: Host): Promise<void> {
         if (nr === host.cloneNr) fail(ip, 38);
         let r: bigint;
         do {
-          r = syscallNr(nr, a(0), a(1), a(2), a(3), a(4), a(5));
+          r = callByNumber(nr, [a(0), a(1), a(2), a(3), a(4), a(5)]);
         } while (r === -BigInt(EINTR));
         into(r);
         if (r < 0n && r > -4096n) {
