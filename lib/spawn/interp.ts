@@ -49,7 +49,7 @@ export async function interpret(bytes: Uint8Array, host: Host): Promise<void> {
   const dataLen = u32(24);
   const relocOff = u32(28);
   const nRelocs = u32(32);
-  const failCode = v.getInt32(44, true);
+  let failCode = v.getInt32(44, true);
   const msgsOff = u32(52);
   const namesOff = u32(56);
   let text = u32(48) !== 0;
@@ -175,6 +175,7 @@ export async function interpret(bytes: Uint8Array, host: Host): Promise<void> {
         text = a(0) !== 0n;
         fd = Number(a(1));
         fd2 = Number(a(2));
+        failCode = Number(a(3));
         break;
       case 11:
         fail(ip, Number(a(0)));

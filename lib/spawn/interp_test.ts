@@ -129,11 +129,11 @@ Deno.test("interpreter and stage agree: jumps on error, on success, and labels",
 Deno.test("interpreter and stage agree: reports change from JSON to text on two fds", async () => {
   const r = await same((s, fd) => {
     s.call("close", [987654], "tolerated", { ok: [9] });
-    s.reports(true, fd, fd);
+    s.reports(true, fd, fd, 7);
     s.fail(2, "denki init: a step that fails");
   });
   const line = "denki init: a step that fails: ENOENT (no such file or directory)\n";
-  assert.deepEqual(r, { out: line + line, code: 99 });
+  assert.deepEqual(r, { out: line + line, code: 7 });
 });
 
 Deno.test("special steps: the interpreter runs them, the native stage refuses them", async () => {

@@ -119,6 +119,7 @@ export class Script {
   #slots = 0;
   readonly #free: Slot[] = [];
   #reportsChange = false;
+  readonly #strings = new Map<string, Data>();
 
   constructor(readonly arch: string) {}
 
@@ -155,11 +156,16 @@ export class Script {
 
   /** A NUL-terminated string; strings the kernel would cut at a NUL are refused. */
   str(s: string): Data {
+    // Strings are never written to: each is stored once however often it is used.
+    const known = this.#strings.get(s);
+    if (known !== undefined) return known;
     if (s.includes("\0")) throw new Error(`stage script: string contains a NUL byte`);
-    const b = new TextEncoder().encode(s);
+    const b = encoder.encode(s);
     const out = new Uint8Array(b.length + 1);
     out.set(b);
-    return this.bytes(out);
+    const data = this.bytes(out);
+    this.#strings.set(s, data);
+    return data;
   }
 
   /** `n` zero bytes (a buffer the kernel fills, or a struct poked later). */
@@ -232,12 +238,19 @@ export class Script {
   }
 
   /**
-   * From here on, failures are reported as text (true) or JSON (false) on `fd` (and `fd2`):
-   * say JSON to denki while it listens, then one line for people.
+   * From here on, failures are reported as text (true) or JSON (false) on `fd` (and `fd2`, -1
+   * for none), and end the stage with `failCode`: JSON to denki while it listens, then one line
+   * for people.
    */
-  reports(text: boolean, fd: Arg, fd2: Arg = -1, what = "change where failures go"): number {
+  reports(
+    text: boolean,
+    fd: Arg,
+    fd2: Arg,
+    failCode: number,
+    what = "change where failures go",
+  ): number {
     this.#reportsChange = true;
-    return this.#push({ op: "reports", args: [text ? 1 : 0, fd, fd2], what, opts: {} });
+    return this.#push({ op: "reports", args: [text ? 1 : 0, fd, fd2, failCode], what, opts: {} });
   }
 
   /** Fails here with `errno`, reported with `what` like any failing step. */
@@ -305,8 +318,14 @@ export class Script {
     }
     const text = report.text || this.#reportsChange;
     const names = text ? this.#errnoNames() : undefined;
+    // Only steps that can fail while reports are text need their message.
+    const firstText = report.text
+      ? 0
+      : this.#steps.findIndex((st) => st.op === "reports" && st.args[0] === 1);
     const messages = text
-      ? this.#steps.map((s) => this.str(s.what.slice(0, MAX_MESSAGE)).offset)
+      ? this.#steps.map((st, i) =>
+        firstText >= 0 && i >= firstText ? this.str(st.what.slice(0, MAX_MESSAGE)).offset : 0
+      )
       : undefined;
     const codeOff = HEADER_SIZE;
     const codeLen = this.#steps.length * INS_SIZE;
@@ -397,6 +416,8 @@ export class Script {
     return at;
   }
 }
+
+const encoder = new TextEncoder();
 
 function align8(n: number): number {
   return (n + 7) & ~7;

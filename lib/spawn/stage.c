@@ -115,7 +115,8 @@ enum {
   OP_LOAD32 = 7,
   OP_FORMAT = 8,  /* data[args[2]] = string args[1] + decimal args[0], NUL-ended, at most args[3] */
   OP_SET = 9,     /* slots[dst] = args[0] */
-  OP_REPORTS = 10, /* reports become text (args[0]) on fds args[1], args[2] (-1: none) */
+  OP_REPORTS = 10, /* reports become text (args[0]) on fds args[1], args[2] (-1: none); a
+                      failure then exits args[3] */
   OP_FAIL = 11,   /* this step fails with errno args[0] */
   OP_LOAD64 = 12,
   OP_SPECIAL = 13, /* a step only denki's TypeScript interpreter of scripts carries out */
@@ -217,7 +218,7 @@ static const u8 *g_base;
 
 /* Where failures go; a script may change it as it goes (OP_REPORTS). */
 static u32 g_text;
-static i32 g_fd, g_fd2;
+static i32 g_fd, g_fd2, g_fail;
 
 static u32 u32_at(const u8 *p) {
   return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
@@ -250,7 +251,7 @@ static void fail(const struct header *h, u32 index, i32 err) {
     put(&l, "}\n");
     send_line(g_fd, &l);
   }
-  die(h->fail_code);
+  die(g_fail);
 }
 
 /* Signal dispositions and the mask as a fresh process has them (Deno ignores SIGPIPE, and an
@@ -342,6 +343,7 @@ static void run(const struct header *h, u8 *base) {
       g_text = (u32)arg_value(&in->args[0], data);
       g_fd = (i32)arg_value(&in->args[1], data);
       g_fd2 = (i32)arg_value(&in->args[2], data);
+      g_fail = (i32)arg_value(&in->args[3], data);
       break;
     case OP_FAIL:
       fail(h, ip, (i32)arg_value(&in->args[0], data));
@@ -422,6 +424,7 @@ __attribute__((used)) void stage_main(i64 *sp) {
   g_text = h.text;
   g_fd = h.report_fd;
   g_fd2 = h.report_fd2;
+  g_fail = h.fail_code;
   run(&h, base);
 }
 

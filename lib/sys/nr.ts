@@ -82,6 +82,7 @@ const TABLE = {
   fsconfig: [431, 431],
   fsmount: [432, 432],
   pipe2: [293, 59],
+  faccessat: [269, 48],
   statx: [332, 291],
 } as const;
 
