@@ -93,3 +93,9 @@ export type SyscallName = keyof typeof TABLE;
 export function syscallNumber(name: SyscallName, arch: string = Deno.build.arch): number {
   return TABLE[name][arch === "aarch64" ? 1 : 0];
 }
+
+/** The name of syscall `nr` on `arch`, for tests and messages that record calls by number. */
+export function syscallName(nr: number, arch: string = Deno.build.arch): SyscallName | undefined {
+  const i = arch === "aarch64" ? 1 : 0;
+  return (Object.keys(TABLE) as SyscallName[]).find((name) => TABLE[name][i] === nr);
+}
