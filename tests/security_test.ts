@@ -111,20 +111,36 @@ testWith(
       const deno = denoCopy(lab);
       const before = await sha256(deno.path);
       const pod = await podWithAttacker(lab, deno.env);
-      const app = joiningBundle(lab, await statePid(lab, "pod"), ["true"]);
-      const created = await lab.denki(["create", "--bundle", app.dir, "app"], { env: deno.env });
-      assert.equal(created.code, 0, created.stderr);
+      const pid = await statePid(lab, "pod");
+      // A Linux app's init is the native stage (a sealed memfd, no Deno); a Wasm app's init
+      // runs Deno (the binary under attack) until start.
+      const app = joiningBundle(lab, pid, ["true"]);
+      const wasm = joiningBundle(lab, pid, ["/hello.wasm"]);
+      Deno.copyFileSync(HELLO_WASM, `${wasm.rootfs}/hello.wasm`);
+      for (const [b, id] of [[app, "app"], [wasm, "wasm"]] as const) {
+        const created = await lab.denki(["create", "--bundle", b.dir, id], { env: deno.env });
+        assert.equal(created.code, 0, created.stderr);
+      }
       // For 6 s the attacker takes an O_PATH fd of /proc/PID/exe of every process it sees
-      // (the waiting init among them) and keeps reopening each for writing: once nothing runs
-      // the file, ETXTBSY stops.
+      // (the waiting inits among them) and keeps reopening each for writing: once nothing
+      // runs the file, ETXTBSY stops.
       await attack(lab, ["exe", "6"], deno.env);
       await sleep(1500);
-      const start = await lab.denki(["start", "app"], { env: deno.env });
-      assert.equal(start.code, 0, start.stderr);
+      for (const id of ["app", "wasm"]) {
+        const start = await lab.denki(["start", id], { env: deno.env });
+        assert.equal(start.code, 0, start.stderr);
+      }
       const text = await report(pod);
-      // The init's binary is a read-only bind in its own (now detached) mount tree, so its
-      // exe link reads "/": the write that CVE-2019-5736 needs fails with EROFS.
-      assert.match(text, /^DENIED \S+ EROFS$/m, `the attacker held the init's binary:\n${text}`);
+      // The native init's exe is the stage's sealed memfd: nothing of the host's.
+      assert.match(text, /^TARGET \/memfd:/m, `the attacker saw the native init:\n${text}`);
+      // The Deno init's binary is a read-only bind in its own (now detached) mount tree, so
+      // its exe link reads "/": the write that CVE-2019-5736 needs fails with EROFS.
+      assert.match(
+        text,
+        /^DENIED \S+ EROFS$/m,
+        `the attacker held the Deno init's binary:\n${text}`,
+      );
+      assert.doesNotMatch(text, new RegExp(`^TARGET ${deno.path}$`, "m"), text);
       assert.doesNotMatch(text, /^WROTE/m, text);
       assert.equal(await sha256(deno.path), before, "the runtime binary is unchanged");
     }),

@@ -10,7 +10,11 @@ import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { initLaunchPlan, namespaceProblems, openJoined } from "../linux/namespaces.ts";
-import { initLaunchScript, stageFailure, startStage } from "../linux/launch.ts";
+import { initLaunchScript, sendGo, stageFailure, startStage, trySendGo } from "../linux/launch.ts";
+import { buildNativePlan, denoInitReason } from "../linux/native/build.ts";
+import { nativeInitSteps } from "../linux/native/init.ts";
+import { compileCached, seccompCacheDir } from "../linux/seccomp_cache.ts";
+import { ambientNotes } from "../linux/process.ts";
 import type { Script } from "../spawn/script.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
@@ -216,7 +220,10 @@ export async function createContainer(
   executors: readonly Executor[],
   log: Logger,
 ): Promise<Created> {
+  const phases = new Phases();
+  phases.mark("start-up");
   const checked = loadBundle(opts, executors);
+  phases.mark("bundle checked");
   const { spec, bundle, rootfs } = checked;
   const unenforced = checked.cgroupPath === undefined ? unenforcedResources(spec) : [];
   if (unenforced.length > 0) {
@@ -234,34 +241,46 @@ export async function createContainer(
   const channel = new SyncChannel(parentEnd);
   let pid: number | undefined;
   let script: Script | undefined;
-  const phases = new Phases();
-  // The init is started first, so that its Deno starts up while this process claims the id
-  // and makes the cgroup. Until it has said hello and been sent its work it does nothing, and
-  // if this process dies first, the closed channel ends it: nothing is left either way.
-  try {
-    const argv = selfCommand(["init", String(childEnd)]);
-    // Inheritable only for this spawn: hooks run by this process must not get it.
-    if (tty) sc.setCloexec(tty.initEnd, false);
-    // An empty environment: nothing of the caller's reaches the init (or the workload).
-    if (checked.sandbox) pid = sc.spawn(argv[0]!, argv, []);
-    else {
-      ({ pid, script } = await launchInit(spec, argv, childEnd, channel, {
-        inProcess: checked.inProcess,
-        stdio: pipes?.child,
-      }));
+  // The native stage is the init wherever it can be (no Deno start-up, nothing of Deno's in
+  // the container); otherwise Deno is, for the reason given.
+  const denoWhy = denoInitReason(spec, checked);
+  log.debug(`container "${opts.id}": ${denoWhy ? `Deno init: ${denoWhy}` : "native init"}`);
+  /** Starts the init; `native` appends the native init's steps to the launch script. */
+  const launch = async (native?: (s: Script) => void) => {
+    try {
+      const argv = selfCommand(["init", String(childEnd)]);
+      // Inheritable only for this spawn: hooks run by this process must not get it.
+      if (tty) sc.setCloexec(tty.initEnd, false);
+      // An empty environment: nothing of the caller's reaches the init (or the workload).
+      if (checked.sandbox) pid = sc.spawn(argv[0]!, argv, []);
+      else {
+        ({ pid, script } = await launchInit(spec, argv, childEnd, channel, {
+          inProcess: checked.inProcess,
+          stdio: pipes?.child,
+          native,
+        }));
+      }
+    } finally {
+      sc.close(childEnd);
+      tty?.closeInitEnd();
+      pipes?.closeChildEnds();
     }
-  } catch (err) {
-    pipes?.close();
-    channel.close();
-    tty?.close();
-    throw err;
-  } finally {
-    sc.close(childEnd);
-    tty?.closeInitEnd();
-    pipes?.closeChildEnds();
+    phases.mark("init started");
+    log.debug(`container "${opts.id}": init is pid ${pid}`);
+  };
+  // A Deno init is started first, so that its Deno starts up while this process claims the
+  // id and makes the cgroup. Until it has said hello and been sent its work it does nothing,
+  // and if this process dies first, the closed channel ends it: nothing is left either way.
+  if (denoWhy !== undefined) {
+    try {
+      await launch();
+    } catch (err) {
+      pipes?.close();
+      channel.close();
+      tty?.close();
+      throw err;
+    }
   }
-  phases.mark("init started");
-  log.debug(`container "${opts.id}": init is pid ${pid}`);
   const store = new StateStore(root);
   // Where the cgroup goes, and the init's pid, are recorded with the claim, before anything is
   // made: a create killed midway leaves what `delete` needs to undo it (lifecycle/leftover.ts).
@@ -269,17 +288,18 @@ export async function createContainer(
   let creating: CreatingRecord;
   let lock: ContainerLock;
   try {
-    creating = withInit(
-      creatingRecord(
-        { id: opts.id, bundle, rootfs, owner: ownerName(Deno.uid() ?? 0), created: createdNow() },
-        layout && plannedCgroup(layout, checked.cgroupPath!),
-      ),
-      pid,
+    creating = creatingRecord(
+      { id: opts.id, bundle, rootfs, owner: ownerName(Deno.uid() ?? 0), created: createdNow() },
+      layout && plannedCgroup(layout, checked.cgroupPath!),
     );
+    if (pid !== undefined) creating = withInit(creating, pid);
     lock = await claimContainer(store, creating, log);
   } catch (err) {
-    sc.kill(pid, 9);
-    await sc.waitChild(pid);
+    if (pid !== undefined) {
+      sc.kill(pid, 9);
+      await sc.waitChild(pid);
+    }
+    if (denoWhy === undefined) sc.close(childEnd);
     pipes?.close();
     channel.close();
     tty?.close();
@@ -297,13 +317,39 @@ export async function createContainer(
     }
     makeFifo(`${lock.dir}/${EXEC_FIFO}`);
     phases.mark("cgroup and fifo made");
+    if (denoWhy === undefined) {
+      // The whole init is planned now: every check runs before it exists.
+      const seccomp = spec.linux?.seccomp &&
+        await compileCached(spec.linux.seccomp, Deno.build.arch, seccompCacheDir(lock.dir));
+      for (const note of seccomp?.notes ?? []) log.debug(note);
+      const plan = buildNativePlan({
+        spec,
+        id: opts.id,
+        bundle,
+        rootfs,
+        stateDir: lock.dir,
+        channel: childEnd,
+        consoleSocket: tty?.initEnd,
+        preserveFds: opts.preserveFds,
+        noPivot: opts.noPivot,
+        noNewKeyring: opts.noNewKeyring,
+        cgroup: cgroup?.rec,
+        seccomp,
+        mountinfo: readTextRaw("/proc/self/mountinfo") ?? "",
+      });
+      for (const note of ambientNotes(plan.creds)) log.debug(note);
+      phases.mark("planned");
+      await launch((s) => nativeInitSteps(s, plan));
+      creating = withInit(creating, pid!);
+      store.writeCreating(lock, creating);
+    }
     // The init says hello once its runtime is up; it joins the cgroup then, before it
     // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
     // charged to the caller, so a tight memory limit is the workload's, not the runtime's.
     const hello = channel.receive();
-    if (hello === undefined) throw await initDied(pid);
+    if (hello === undefined) throw await initDied(pid!);
     if (hello.type === "stage-fail") {
-      await sc.waitChild(pid);
+      await sc.waitChild(pid!);
       pid = undefined;
       throw script === undefined
         ? new DenkiError("container init failed")
@@ -313,31 +359,40 @@ export async function createContainer(
       throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(hello)}`);
     }
     phases.mark("init said hello");
-    cgroup?.join(pid);
+    cgroup?.join(pid!);
     phases.mark("init joined the cgroup");
-    channel.send({
-      type: "bootstrap",
-      config: checked.configText,
-      configFile: `${bundle}/config.json`,
-      bundle,
-      rootfs,
-      id: opts.id,
-      stateDir: lock.dir,
-      noPivot: opts.noPivot,
-      noNewKeyring: opts.noNewKeyring,
-      executor: checked.executor,
-      sandbox: checked.sandbox,
-      preserveFds: opts.preserveFds,
-      ...(tty ? { consoleSocket: tty.initEnd } : {}),
-    });
+    if (denoWhy === undefined) sendGo(channel);
+    else {
+      channel.send({
+        type: "bootstrap",
+        config: checked.configText,
+        configFile: `${bundle}/config.json`,
+        bundle,
+        rootfs,
+        id: opts.id,
+        stateDir: lock.dir,
+        noPivot: opts.noPivot,
+        noNewKeyring: opts.noNewKeyring,
+        executor: checked.executor,
+        sandbox: checked.sandbox,
+        preserveFds: opts.preserveFds,
+        ...(tty ? { consoleSocket: tty.initEnd } : {}),
+      });
+    }
     for (;;) {
       const msg = channel.receive();
       if (msg === undefined) {
-        const err = await initDied(pid);
+        const err = await initDied(pid!);
         pid = undefined;
         throw err;
       }
       if (msg.type === "error") throw new DenkiError(String(msg.message));
+      if (msg.type === "stage-fail" && script !== undefined) {
+        // The native init failed a step; it exits.
+        await sc.waitChild(pid!);
+        pid = undefined;
+        throw stageFailure(script, msg);
+      }
       if (msg.type === "mount") {
         // Written down before the init goes on: a create killed now leaves what to undo.
         const report = msg as unknown as MountReport;
@@ -360,9 +415,11 @@ export async function createContainer(
           const state = hookState(spec, opts.id, "creating", pid!, bundle);
           await runHooks("prestart", spec.hooks?.prestart, state);
           await runHooks("createRuntime", spec.hooks?.createRuntime, state);
-          channel.send({ type: "ok" });
+          // An init gone meanwhile (killed by a hook) shows at the next receive.
+          if (denoWhy === undefined) trySendGo(channel);
+          else channel.send({ type: "ok" });
         } catch (err) {
-          channel.send({ type: "abort" });
+          if (denoWhy !== undefined) channel.send({ type: "abort" });
           throw err;
         }
         continue;
@@ -382,12 +439,12 @@ export async function createContainer(
     }
     // The init sent the master before "ready", so it is already waiting here.
     if (tty?.keep !== undefined) master = receiveMaster(tty.keep);
-    const info = readProcessInfo(pid);
+    const info = readProcessInfo(pid!);
     if (info === undefined) throw new DenkiError("container init exited right after it was ready");
     const record: ContainerRecord = {
       ociVersion: spec.ociVersion,
       id: opts.id,
-      pid,
+      pid: pid!,
       pidStartTime: info.startTime,
       status: "created",
       bundle,
@@ -400,8 +457,9 @@ export async function createContainer(
       ...(hostMounts.length > 0 ? { mounts: hostMounts } : {}),
     };
     store.write(lock, record);
-    if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
-    if (!channel.send({ type: "recorded" })) {
+    if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid!);
+    const told = denoWhy === undefined ? trySendGo(channel) : channel.send({ type: "recorded" });
+    if (!told) {
       throw new DenkiError("container init exited right after it was ready");
     }
     phases.mark("recorded");
@@ -448,12 +506,19 @@ async function launchInit(
   argv: readonly string[],
   channelFd: number,
   channel: SyncChannel,
-  how: { inProcess: boolean; stdio: readonly [number, number, number] | undefined },
+  how: {
+    inProcess: boolean;
+    stdio: readonly [number, number, number] | undefined;
+    native: ((s: Script) => void) | undefined;
+  },
 ): Promise<{ pid: number; script: Script }> {
   const joined = openJoined(spec);
   try {
     const mountinfo = readTextRaw("/proc/self/mountinfo") ?? "";
-    const plan = initLaunchPlan(spec, argv, channelFd, joined, mountinfo, how.inProcess, how.stdio);
+    const plan = {
+      ...initLaunchPlan(spec, argv, channelFd, joined, mountinfo, how.inProcess, how.stdio),
+      native: how.native,
+    };
     const script = initLaunchScript(plan, Deno.build.arch);
     return { pid: await startStage(script, channel, channelFd), script };
   } finally {

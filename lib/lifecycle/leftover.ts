@@ -18,12 +18,13 @@ import { undoLeftover } from "./stop.ts";
 
 /**
  * The cgroup record `Cgroup.create` would produce, found without making anything: its
- * `created` lists the directories that do not exist yet (and denki's shared parent). Fails as
- * `Cgroup.create` would for a cgroup that already has processes.
+ * `created` lists the directories that do not exist yet (and denki's shared parent). A cgroup
+ * with processes in it is not refused here: it may be another create's of the same id, which
+ * the claim reports better; `Cgroup.create` after the claim refuses it.
  */
 export function plannedCgroup(layout: Layout, path: string): CgroupRecord {
   const dryRun: CgroupIo = {
-    read: (p) => realIo.read(p),
+    read: (p) => p.endsWith("/cgroup.procs") ? "" : realIo.read(p),
     write: () => {},
     mkdir: (p) => !realIo.exists(p),
     rmdir: () => 0,

@@ -78,6 +78,11 @@ export interface InitLaunchPlan {
   /** The init's argv (argv[0] first). */
   argv: readonly string[];
   /**
+   * A native init: instead of exec'ing Deno, the forked child carries on with the steps this
+   * appends (lib/linux/native), and the binary needs no read-only view.
+   */
+  native?: ((s: Script) => void) | undefined;
+  /**
    * The init's environment: empty, or DENO_DIR=/dev/null when a container process may see the
    * init while it runs Deno (see `initEnvironment`).
    */
@@ -179,7 +184,9 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
     s.call("unshare", [NAMESPACES.pid.flag], `${who}: cannot create the pid namespace`);
   }
   let exeFd: ReturnType<Script["slot"]> | undefined;
-  if (p.fresh.includes("mount")) {
+  if (p.native !== undefined) {
+    // The init runs no binary of the host's: nothing to make read-only.
+  } else if (p.fresh.includes("mount")) {
     // The init runs from a read-only bind of the binary, so a container process that reaches
     // it through /proc/PID/exe cannot reopen it for writing (EROFS), as runc's init runs from
     // a read-only copy of runc. The mount holding it stops propagating first, so the bind
@@ -262,6 +269,12 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
     `${who}: cannot fork into the container's pid namespace`,
     false,
   );
+  if (p.native !== undefined) {
+    // The stage itself is the init: it carries on with the container's steps.
+    p.native(s);
+    child.parentSide();
+    return s;
+  }
   // The stage starts with every signal at its default; the init writes to pipes whose reader
   // may be gone (a hook that exits without reading its state), so SIGPIPE must not kill it.
   // Deno keeps an ignored SIGPIPE; the stage that runs the workload resets it again.
@@ -421,6 +434,13 @@ export async function startStage(
 export function stageFailure(script: Script, msg: { [k: string]: unknown }): DenkiError {
   const step = Number(msg.step);
   const errno = Number(msg.errno);
+  // An explicit failure step says it all (runc's "executable file not found in $PATH").
+  if (errno === 0 && script.steps[step]?.op === "fail") {
+    return new DenkiError(script.describe(step));
+  }
+  if (typeof msg.message === "string") {
+    return new DenkiError(`${script.describe(step)}: ${msg.message}`);
+  }
   const why = errno === 0 ? "unexpected result" : describeErrno(errno);
   return new DenkiError(`${script.describe(step)}: ${why}`);
 }
@@ -428,4 +448,14 @@ export function stageFailure(script: Script, msg: { [k: string]: unknown }): Den
 /** Lets the child carry on: one byte it is waiting for. */
 export function sendGo(channel: SyncChannel): void {
   sc.writeAll(channel.fd, new Uint8Array([0x0a]), "sync socket");
+}
+
+/** `sendGo`, false when the child is gone. */
+export function trySendGo(channel: SyncChannel): boolean {
+  try {
+    sendGo(channel);
+    return true;
+  } catch {
+    return false;
+  }
 }

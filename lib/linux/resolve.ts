@@ -95,6 +95,36 @@ export function openInRoot(rootFd: number, path: string, create: CreateKind): nu
   }
 }
 
+/**
+ * The path `openInRoot(rootFd, path, create)` would walk as the root stands now: `path` with
+ * each dangling symlink among its existing components replaced by its target (inside the
+ * root). Makes nothing. The native init walks this path, so that a mount through a dangling
+ * link lands where the Deno init would put it, inside the root.
+ */
+export function throughDanglingLinks(rootFd: number, path: string): string {
+  let parts = clean(components(path));
+  for (let links = 0; links <= MAX_LINKS; links++) {
+    let i = 0;
+    let parent = openResolved(rootFd, []);
+    if (parent.fd < 0) return `/${parts.join("/")}`;
+    try {
+      for (; i < parts.length; i++) {
+        const next = openResolved(rootFd, parts.slice(0, i + 1));
+        if (next.fd < 0) break;
+        sc.close(parent.fd);
+        parent = next;
+      }
+      if (i === parts.length || sc.fileType(parent.fd, parts[i]!) !== sc.S_IFLNK) break;
+      const target = sc.readlinkat(parent.fd, parts[i]!) ?? "";
+      const base = target.startsWith("/") ? [] : parts.slice(0, i);
+      parts = clean([...base, ...components(target), ...parts.slice(i + 1)]);
+    } finally {
+      sc.close(parent.fd);
+    }
+  }
+  return `/${parts.join("/")}`;
+}
+
 /** The /proc path that names an open fd of this process (a mount target that cannot move). */
 export function fdPath(fd: number): string {
   return `/proc/self/fd/${fd}`;

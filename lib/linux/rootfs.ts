@@ -17,7 +17,7 @@ import type { MountBook } from "./host_mounts.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 
 /** Propagation flags of linux.rootfsPropagation (the r forms are recursive). */
-const PROPAGATION: Record<string, number> = {
+export const PROPAGATION: Record<string, number> = {
   shared: MS.SHARED,
   slave: MS.SLAVE,
   private: MS.PRIVATE,

@@ -149,3 +149,48 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
 export function knownMountOptions(): string[] {
   return Object.keys(MOUNT_OPTIONS).sort();
 }
+
+/** MOUNT_ATTR_* of mount_setattr(2) (the new mount API's per-mount flags). */
+export const MOUNT_ATTR = {
+  RDONLY: 0x1,
+  NOSUID: 0x2,
+  NODEV: 0x4,
+  NOEXEC: 0x8,
+  ATIME: 0x70,
+  RELATIME: 0x0,
+  NOATIME: 0x10,
+  STRICTATIME: 0x20,
+  NODIRATIME: 0x80,
+  NOSYMFOLLOW: 0x200000,
+} as const;
+
+/**
+ * The mount_setattr(2) change that gives a mount the per-mount flags `flags` asks for and
+ * takes away those `cleared` names, leaving every other flag as the mount has it (what a
+ * bind remount with the flags it already had would do). Superblock flags are not per mount.
+ */
+export function mountAttrChange(flags: number, cleared: number): { set: number; clr: number } {
+  let set = 0;
+  let clr = 0;
+  const pairs: [number, number][] = [
+    [MS.RDONLY, MOUNT_ATTR.RDONLY],
+    [MS.NOSUID, MOUNT_ATTR.NOSUID],
+    [MS.NODEV, MOUNT_ATTR.NODEV],
+    [MS.NOEXEC, MOUNT_ATTR.NOEXEC],
+    [MS.NODIRATIME, MOUNT_ATTR.NODIRATIME],
+    [MS.NOSYMFOLLOW, MOUNT_ATTR.NOSYMFOLLOW],
+  ];
+  for (const [ms, attr] of pairs) {
+    if (flags & ms) set |= attr;
+    else if (cleared & ms) clr |= attr;
+  }
+  // The atime mode is one value: naming one replaces the mount's.
+  if (flags & ATIME_FLAGS) {
+    clr |= MOUNT_ATTR.ATIME;
+    if (flags & MS.NOATIME) set |= MOUNT_ATTR.NOATIME;
+    else if (flags & MS.STRICTATIME) set |= MOUNT_ATTR.STRICTATIME;
+  } else if (cleared & ATIME_FLAGS) {
+    clr |= MOUNT_ATTR.ATIME;
+  }
+  return { set, clr };
+}

@@ -17,6 +17,11 @@ export class Data {
   constructor(readonly offset: number) {}
 }
 
+/** A place in a script that jumps go to; bound to a step with `Script.bind`. */
+export class Label {
+  at: number | undefined;
+}
+
 /** A call argument: a number, a slot's value, or the address of script data. */
 export type Arg = number | bigint | Slot | Data;
 
@@ -32,25 +37,59 @@ export interface CallOptions {
   expect?: number | bigint;
   /** A result of 0 (end of file) exits quietly with this status. */
   exitOnEof?: number;
+  /** A failure not tolerated otherwise jumps here (with -errno in `into`) instead of failing. */
+  onError?: Label;
+  /** Success jumps here. */
+  onOk?: Label;
 }
 
 /** One step, as tests and error messages see it. */
 export interface Step {
-  op: "syscall" | "poke32" | "poke64" | "exit" | "jump" | "report" | "load32";
+  op:
+    | "syscall"
+    | "poke32"
+    | "poke64"
+    | "exit"
+    | "jump"
+    | "report"
+    | "load32"
+    | "format"
+    | "set"
+    | "reports"
+    | "fail"
+    | "load64"
+    | "special";
   /** The syscall name (syscall steps). */
   call?: SyscallName;
   args: readonly Arg[];
   /** What the step does, for messages: "setns into the container's mount namespace". */
   what: string;
   opts: CallOptions;
-  target?: number;
+  /** fork: the parent side; jump: where to. */
+  target?: Label;
 }
 
-const OP = { syscall: 1, poke32: 2, poke64: 3, exit: 4, jump: 5, report: 6, load32: 7 } as const;
+const OP = {
+  syscall: 1,
+  poke32: 2,
+  poke64: 3,
+  exit: 4,
+  jump: 5,
+  report: 6,
+  load32: 7,
+  format: 8,
+  set: 9,
+  reports: 10,
+  fail: 11,
+  load64: 12,
+  special: 13,
+} as const;
 const F_IGNORE = 1;
 const F_EXPECT = 2;
 const F_EXIT_EOF = 4;
 const F_BRANCH = 8;
+const F_ON_ERROR = 16;
+const F_ON_OK = 32;
 const MAGIC = 0x31304754534b4e44n; // "DNKSTG01"
 const HEADER_SIZE = 64;
 const INS_SIZE = 128;
@@ -78,13 +117,34 @@ export class Script {
   #dataLen = 0;
   readonly #relocs: number[] = [];
   #slots = 0;
+  readonly #free: Slot[] = [];
+  #reportsChange = false;
+  readonly #strings = new Map<string, Data>();
 
   constructor(readonly arch: string) {}
 
-  /** A new slot. */
+  /** A new slot (or one given back with `release`). */
   slot(): Slot {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
     if (this.#slots >= MAX_SLOTS) throw new Error("stage script: out of slots");
     return new Slot(this.#slots++);
+  }
+
+  /** Gives slots back for later steps to use (their values are no longer needed). */
+  release(...slots: Slot[]): void {
+    this.#free.push(...slots);
+  }
+
+  /** A new label, bound later with `bind`. */
+  label(): Label {
+    return new Label();
+  }
+
+  /** Binds a label to the next step added. */
+  bind(label: Label): void {
+    if (label.at !== undefined) throw new Error("stage script: a label bound twice");
+    label.at = this.#steps.length;
   }
 
   /** Copies bytes into the data (8-byte aligned) and returns their address. */
@@ -96,11 +156,16 @@ export class Script {
 
   /** A NUL-terminated string; strings the kernel would cut at a NUL are refused. */
   str(s: string): Data {
+    // Strings are never written to: each is stored once however often it is used.
+    const known = this.#strings.get(s);
+    if (known !== undefined) return known;
     if (s.includes("\0")) throw new Error(`stage script: string contains a NUL byte`);
-    const b = new TextEncoder().encode(s);
+    const b = encoder.encode(s);
     const out = new Uint8Array(b.length + 1);
     out.set(b);
-    return this.bytes(out);
+    const data = this.bytes(out);
+    this.#strings.set(s, data);
+    return data;
   }
 
   /** `n` zero bytes (a buffer the kernel fills, or a struct poked later). */
@@ -142,15 +207,68 @@ export class Script {
    */
   fork(flags: number, into: Slot, what: string): number {
     const at = this.call("clone", [flags, 0, 0, 0, 0], what, { into });
-    this.#steps[at]!.target = -1;
+    this.#steps[at]!.target = new Label();
     return at;
   }
 
   /** Makes the parent side of fork step `forkStep` start at the next step added. */
   parentAt(forkStep: number): void {
     const step = this.#steps[forkStep];
-    if (step?.call !== "clone") throw new Error("stage script: parentAt needs a fork step");
-    step.target = this.#steps.length;
+    if (step?.call !== "clone" || step.target === undefined) {
+      throw new Error("stage script: parentAt needs a fork step");
+    }
+    this.bind(step.target);
+  }
+
+  /** Jumps to a label. */
+  jump(to: Label, what = "jump"): number {
+    return this.#push({ op: "jump", args: [], what, opts: {}, target: to });
+  }
+
+  /** Puts a value (a number, another slot, an address) into a slot. */
+  set(into: Slot, value: Arg, what: string): number {
+    return this.#push({ op: "set", args: [value], what, opts: { into } });
+  }
+
+  /** Writes `prefix` and a value in decimal into new data (say "/proc/self/fd/" and a fd). */
+  format(prefix: string, value: Arg, what: string, capacity = 64): Data {
+    const out = this.zeros(capacity);
+    this.#push({ op: "format", args: [value, this.str(prefix), out, capacity], what, opts: {} });
+    return out;
+  }
+
+  /**
+   * From here on, failures are reported as text (true) or JSON (false) on `fd` (and `fd2`, -1
+   * for none), and end the stage with `failCode`: JSON to denki while it listens, then one line
+   * for people.
+   */
+  reports(
+    text: boolean,
+    fd: Arg,
+    fd2: Arg,
+    failCode: number,
+    what = "change where failures go",
+  ): number {
+    this.#reportsChange = true;
+    return this.#push({ op: "reports", args: [text ? 1 : 0, fd, fd2, failCode], what, opts: {} });
+  }
+
+  /** Fails here with `errno`, reported with `what` like any failing step. */
+  fail(errno: number, what: string): number {
+    return this.#push({ op: "fail", args: [errno], what, opts: {} });
+  }
+
+  /**
+   * A step only denki's TypeScript interpreter carries out (running a hook, say): `kind` names
+   * it, `payload` is text it gets. The native stage refuses such a script.
+   */
+  special(kind: string, payload: string, what: string): number {
+    return this.#push({ op: "special", args: [this.str(kind), this.str(payload)], what, opts: {} });
+  }
+
+  /** True when the script has steps only the TypeScript interpreter can carry out. */
+  get needsInterpreter(): boolean {
+    return this.#steps.some((s) => s.op === "special");
   }
 
   /** Writes a slot's (or a number's) low 32 or 64 bits into the data. */
@@ -163,9 +281,10 @@ export class Script {
     });
   }
 
-  /** Reads a 32-bit value the kernel wrote into the data (say, pipe2's fds) into a slot. */
-  load(from: Data, into: Slot, what: string): number {
-    return this.#push({ op: "load32", args: [from.offset], what, opts: { into } });
+  /** Reads a value the kernel wrote into the data (pipe2's fds, a statx field) into a slot. */
+  load(from: Data, into: Slot, what: string, width: 32 | 64 = 32): number {
+    const op = width === 32 ? "load32" : "load64";
+    return this.#push({ op, args: [from.offset], what, opts: { into } });
   }
 
   /** Sends `{"type":TYPE,"value":V}` on fd: how a stage tells denki a number. */
@@ -191,12 +310,22 @@ export class Script {
 
   /** The binary script the stage reads. */
   build(report: ReportOptions): Uint8Array {
-    for (const [i, s] of this.#steps.entries()) {
-      if (s.target === -1) throw new Error(`stage script: fork step ${i} has no parent side`);
+    const labels = this.#steps.flatMap((s) => [s.target, s.opts.onError, s.opts.onOk]);
+    for (const [i, l] of labels.entries()) {
+      if (l !== undefined && l.at === undefined) {
+        throw new Error(`stage script: step ${Math.floor(i / 3)} jumps to an unbound label`);
+      }
     }
-    const names = report.text ? this.#errnoNames() : undefined;
-    const messages = report.text
-      ? this.#steps.map((s) => this.str(s.what.slice(0, MAX_MESSAGE)).offset)
+    const text = report.text || this.#reportsChange;
+    const names = text ? this.#errnoNames() : undefined;
+    // Only steps that can fail while reports are text need their message.
+    const firstText = report.text
+      ? 0
+      : this.#steps.findIndex((st) => st.op === "reports" && st.args[0] === 1);
+    const messages = text
+      ? this.#steps.map((st, i) =>
+        firstText >= 0 && i >= firstText ? this.str(st.what.slice(0, MAX_MESSAGE)).offset : 0
+      )
       : undefined;
     const codeOff = HEADER_SIZE;
     const codeLen = this.#steps.length * INS_SIZE;
@@ -240,13 +369,19 @@ export class Script {
 
   #encode(v: DataView, at: number, s: Step): void {
     const o = s.opts;
+    if ([s.target, o.onError, o.onOk].filter((l) => l !== undefined).length > 1) {
+      throw new Error("stage script: a step has one jump at most");
+    }
+    const branch = s.op === "syscall" && s.target !== undefined;
     const flags = (o.ignore ? F_IGNORE : 0) | (o.expect !== undefined ? F_EXPECT : 0) |
-      (o.exitOnEof !== undefined ? F_EXIT_EOF : 0) | (s.target !== undefined ? F_BRANCH : 0);
+      (o.exitOnEof !== undefined ? F_EXIT_EOF : 0) | (branch ? F_BRANCH : 0) |
+      (o.onError ? F_ON_ERROR : 0) | (o.onOk ? F_ON_OK : 0);
+    const target = s.target ?? o.onError ?? o.onOk;
     v.setUint16(at, OP[s.op], true);
     v.setUint16(at + 2, flags, true);
     v.setInt16(at + 4, o.into?.index ?? -1, true);
     v.setUint32(at + 8, s.call ? syscallNumber(s.call, this.arch) : 0, true);
-    v.setUint32(at + 12, s.target ?? 0, true);
+    v.setUint32(at + 12, target?.at ?? 0, true);
     v.setUint32(at + 16, o.ok?.[0] ?? 0, true);
     v.setUint32(at + 20, o.ok?.[1] ?? 0, true);
     v.setBigInt64(at + 24, BigInt(o.expect ?? o.exitOnEof ?? 0), true);
@@ -281,6 +416,8 @@ export class Script {
     return at;
   }
 }
+
+const encoder = new TextEncoder();
 
 function align8(n: number): number {
   return (n + 7) & ~7;

@@ -113,6 +113,13 @@ enum {
   OP_JUMP = 5,
   OP_REPORT = 6,
   OP_LOAD32 = 7,
+  OP_FORMAT = 8,  /* data[args[2]] = string args[1] + decimal args[0], NUL-ended, at most args[3] */
+  OP_SET = 9,     /* slots[dst] = args[0] */
+  OP_REPORTS = 10, /* reports become text (args[0]) on fds args[1], args[2] (-1: none); a
+                      failure then exits args[3] */
+  OP_FAIL = 11,   /* this step fails with errno args[0] */
+  OP_LOAD64 = 12,
+  OP_SPECIAL = 13, /* a step only denki's TypeScript interpreter of scripts carries out */
 };
 
 enum {
@@ -120,6 +127,8 @@ enum {
   F_EXPECT = 2,   /* the result must equal `expect` */
   F_EXIT_EOF = 4, /* a result of 0 (end of file) exits quietly with status `expect` */
   F_BRANCH = 8,   /* a non-zero result jumps to `target` (the parent side of a fork) */
+  F_ON_ERROR = 16, /* a failure that is not tolerated jumps to `target` instead of failing */
+  F_ON_OK = 32,    /* success jumps to `target` */
 };
 
 struct ins {
@@ -207,6 +216,10 @@ static void send_line(i32 fd, struct line *l) {
 
 static const u8 *g_base;
 
+/* Where failures go; a script may change it as it goes (OP_REPORTS). */
+static u32 g_text;
+static i32 g_fd, g_fd2, g_fail;
+
 static u32 u32_at(const u8 *p) {
   return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
 }
@@ -215,7 +228,7 @@ static u32 u32_at(const u8 *p) {
 static void fail(const struct header *h, u32 index, i32 err) {
   struct line l;
   l.len = 0;
-  if (h->text) {
+  if (g_text) {
     const u8 *data = g_base + h->data_off;
     u32 msg = h->msgs_off ? u32_at(g_base + h->msgs_off + 4 * index) : 0;
     put(&l, msg ? (const char *)(data + msg) : "denki: stage step failed");
@@ -228,17 +241,17 @@ static void fail(const struct header *h, u32 index, i32 err) {
       if (err) put_num(&l, err);
     }
     put(&l, "\n");
-    send_line(h->report_fd, &l);
-    if (h->report_fd2 >= 0) send_line(h->report_fd2, &l);
+    send_line(g_fd, &l);
+    if (g_fd2 >= 0) send_line(g_fd2, &l);
   } else {
     put(&l, "{\"type\":\"stage-fail\",\"step\":");
     put_num(&l, index);
     put(&l, ",\"errno\":");
     put_num(&l, err);
     put(&l, "}\n");
-    send_line(h->report_fd, &l);
+    send_line(g_fd, &l);
   }
-  die(h->fail_code);
+  die(g_fail);
 }
 
 /* Signal dispositions and the mask as a fresh process has them (Deno ignores SIGPIPE, and an
@@ -266,16 +279,24 @@ static void run(const struct header *h, u8 *base) {
       do {
         r = sys6(in->nr, a[0], a[1], a[2], a[3], a[4], a[5]);
       } while (r == -4); /* EINTR: the call did not happen */
+      if (in->dst >= 0 && in->dst < MAX_SLOTS) slots[in->dst] = r;
       if (r < 0 && r > -4096) {
         i32 err = (i32)-r;
         if (!(in->flags & F_IGNORE) && (u32)err != in->ok1 && (u32)err != in->ok2) {
+          if (in->flags & F_ON_ERROR) {
+            ip = in->target;
+            continue;
+          }
           fail(h, ip, err);
         }
       } else {
         if ((in->flags & F_EXPECT) && r != in->expect) fail(h, ip, 0);
         if ((in->flags & F_EXIT_EOF) && r == 0) die((i32)in->expect);
+        if (in->flags & F_ON_OK) {
+          ip = in->target;
+          continue;
+        }
       }
-      if (in->dst >= 0 && in->dst < MAX_SLOTS) slots[in->dst] = r;
       if ((in->flags & F_BRANCH) && r != 0) {
         ip = in->target;
         continue;
@@ -292,13 +313,44 @@ static void run(const struct header *h, u8 *base) {
       for (u64 i = 0; i < width; i++) p[i] = (u8)((u64)v >> (8 * i));
       break;
     }
-    case OP_LOAD32: {
-      /* A 32-bit value the kernel wrote into the data (pipe2's fds) into a slot. */
+    case OP_LOAD32:
+    case OP_LOAD64: {
+      /* A value the kernel wrote into the data (pipe2's fds, statx's fields) into a slot. */
       u64 off = (u64)in->args[0].value;
-      if (off + 4 > h->data_len || in->dst < 0 || in->dst >= MAX_SLOTS) fail(h, ip, 22);
-      slots[in->dst] = (i32)u32_at(data + off);
+      u64 width = in->op == OP_LOAD32 ? 4 : 8;
+      if (off + width > h->data_len || in->dst < 0 || in->dst >= MAX_SLOTS) fail(h, ip, 22);
+      u64 v = 0;
+      for (u64 i = 0; i < width; i++) v |= (u64)data[off + i] << (8 * i);
+      slots[in->dst] = width == 4 ? (i64)(i32)v : (i64)v;
       break;
     }
+    case OP_FORMAT: {
+      struct line l;
+      l.len = 0;
+      put(&l, (const char *)arg_value(&in->args[1], data));
+      put_num(&l, arg_value(&in->args[0], data));
+      u64 off = (u64)in->args[2].value;
+      u64 cap = (u64)in->args[3].value;
+      if (off + cap > h->data_len || l.len + 1 > cap) fail(h, ip, 36 /* ENAMETOOLONG */);
+      for (u32 i = 0; i < l.len; i++) data[off + i] = (u8)l.buf[i];
+      data[off + l.len] = 0;
+      break;
+    }
+    case OP_SET:
+      if (in->dst >= 0 && in->dst < MAX_SLOTS) slots[in->dst] = arg_value(&in->args[0], data);
+      break;
+    case OP_REPORTS:
+      g_text = (u32)arg_value(&in->args[0], data);
+      g_fd = (i32)arg_value(&in->args[1], data);
+      g_fd2 = (i32)arg_value(&in->args[2], data);
+      g_fail = (i32)arg_value(&in->args[3], data);
+      break;
+    case OP_FAIL:
+      fail(h, ip, (i32)arg_value(&in->args[0], data));
+      break;
+    case OP_SPECIAL:
+      fail(h, ip, 38 /* ENOSYS: a script denki should have run in its own interpreter */);
+      break;
     case OP_EXIT:
       die((i32)in->args[0].value);
       break;
@@ -369,6 +421,10 @@ __attribute__((used)) void stage_main(i64 *sp) {
   }
   for (int i = 0; i < MAX_SLOTS; i++) slots[i] = -1;
   g_base = base;
+  g_text = h.text;
+  g_fd = h.report_fd;
+  g_fd2 = h.report_fd2;
+  g_fail = h.fail_code;
   run(&h, base);
 }
 

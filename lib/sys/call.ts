@@ -6,7 +6,13 @@
  */
 import { SyscallError } from "../errors.ts";
 import { Errno } from "../plan/errno.ts";
-import { syscall, type SyscallArg, type SyscallName, type SyscallResult } from "./libc.ts";
+import {
+  syscall,
+  type SyscallArg,
+  type SyscallName,
+  syscallNr,
+  type SyscallResult,
+} from "./libc.ts";
 
 /** One system call, repeated while it fails with EINTR; its result or -1 and errno. */
 export function attempt(name: SyscallName, ...args: SyscallArg[]): SyscallResult {
@@ -32,4 +38,13 @@ export function tryCall(name: SyscallName, ...args: SyscallArg[]): { n: number; 
 /** close(2), never retried (the fd is gone even when it reports EINTR) and errors ignored. */
 export function close(fd: number): void {
   syscall("close", fd);
+}
+
+/**
+ * A system call by number, arguments already 64-bit values; the result or -errno, never
+ * retried (the interpreter of stage scripts retries EINTR itself, as the stage does).
+ */
+export function callByNumber(nr: number, args: readonly bigint[]): bigint {
+  const [a = 0n, b = 0n, c = 0n, d = 0n, e = 0n, f = 0n] = args;
+  return syscallNr(nr, a, b, c, d, e, f);
 }

@@ -64,6 +64,24 @@ export function syscall(name: SyscallName, ...args: SyscallArg[]): SyscallResult
   return { ret, errno: ret === -1n ? libc.errno() : 0 };
 }
 
+/**
+ * A syscall by number with arguments already as 64-bit values (pointers included); returns the
+ * kernel's convention: the result, or -errno. For interpreting stage scripts (lib/spawn).
+ */
+export function syscallNr(
+  nr: number,
+  a: bigint,
+  b: bigint,
+  c: bigint,
+  d: bigint,
+  e: bigint,
+  f: bigint,
+): bigint {
+  libc ??= open();
+  const ret = libc.syscall(BigInt(nr), a, b, c, d, e, f);
+  return ret === -1n ? -BigInt(libc.errno()) : ret;
+}
+
 /** A NUL-terminated copy of a string, for path arguments. */
 export function cString(s: string): Uint8Array {
   const bytes = new TextEncoder().encode(s);

@@ -82,6 +82,7 @@ const TABLE = {
   fsconfig: [431, 431],
   fsmount: [432, 432],
   pipe2: [293, 59],
+  faccessat: [269, 48],
   statx: [332, 291],
 } as const;
 
@@ -91,4 +92,10 @@ export type SyscallName = keyof typeof TABLE;
 /** The syscall number of `name` on this machine's architecture. */
 export function syscallNumber(name: SyscallName, arch: string = Deno.build.arch): number {
   return TABLE[name][arch === "aarch64" ? 1 : 0];
+}
+
+/** The name of syscall `nr` on `arch`, for tests and messages that record calls by number. */
+export function syscallName(nr: number, arch: string = Deno.build.arch): SyscallName | undefined {
+  const i = arch === "aarch64" ? 1 : 0;
+  return (Object.keys(TABLE) as SyscallName[]).find((name) => TABLE[name][i] === nr);
 }

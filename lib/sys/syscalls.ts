@@ -7,6 +7,7 @@
 import { SyscallError } from "../errors.ts";
 import {
   AF_UNIX,
+  AT_EMPTY_PATH,
   CAP_V3,
   CLOSE_RANGE_CLOEXEC,
   F_GETFD,
@@ -88,6 +89,20 @@ export function mount(
   data: string | null,
 ): void {
   check("mount", target, s(source), cString(target), s(fstype), flags, s(data));
+}
+
+/** mount_setattr(fd, "", AT_EMPTY_PATH) changing nothing: its errno (ENOSYS before Linux 5.12). */
+export function mountSetattrErrno(fd: number): number {
+  const attr = new BigUint64Array(4);
+  const r = attempt(
+    "mount_setattr",
+    fd,
+    cString(""),
+    AT_EMPTY_PATH,
+    new Uint8Array(attr.buffer),
+    32,
+  );
+  return r.ret < 0n ? r.errno : 0;
 }
 
 /** umount2(2). */
