@@ -10,12 +10,13 @@ import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { initLaunchPlan, namespaceProblems, openJoined } from "../linux/namespaces.ts";
-import { initLaunchScript, sendGo, stageFailure, startStage, trySendGo } from "../linux/launch.ts";
+import { initLaunchScript, stageFailure, startStage, trySendGo } from "../linux/launch.ts";
+import { handoffSteps, sendRest } from "../linux/native/handoff.ts";
 import { buildNativePlan, denoInitReason } from "../linux/native/build.ts";
 import { nativeInitSteps } from "../linux/native/init.ts";
 import { compileCached, seccompCacheDir } from "../linux/seccomp_cache.ts";
 import { ambientNotes } from "../linux/process.ts";
-import type { Script } from "../spawn/script.ts";
+import { Script } from "../spawn/script.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
 import { selfCommand } from "../self.ts";
@@ -235,7 +236,9 @@ export async function createContainer(
   sc.setCloexec(parentEnd, true);
   const channel = runtimeEnd(parentEnd);
   let pid: number | undefined;
+  /** The launch script, and a native init's second script (native/handoff.ts). */
   let script: Script | undefined;
+  let initScript: Script | undefined;
   // The native stage is the init wherever it can be (no Deno start-up, nothing of Deno's in
   // the container); otherwise Deno is, for the reason given.
   const denoWhy = denoInitReason(spec, checked);
@@ -334,13 +337,21 @@ export async function createContainer(
       });
       for (const note of ambientNotes(plan.creds)) log.debug(note);
       phases.mark("planned");
-      await launch((s) => nativeInitSteps(s, plan));
+      // The init starts now, and makes its namespaces and moves into the cgroup (the kernel's
+      // slow part) while this process builds the rest of its script (native/handoff.ts).
+      await launch((s) => handoffSteps(s, childEnd, cgroup?.dirs() ?? []));
       creating = withInit(creating, pid!);
       store.writeCreating(lock, creating);
+      initScript = new Script(Deno.build.arch);
+      nativeInitSteps(initScript, plan);
+      sendRest(parentEnd, initScript.build({ fd: childEnd, failCode: 1, text: false }));
+      phases.mark("init script sent");
     }
-    // The init says hello once its runtime is up; it joins the cgroup then, before it
+    // A Deno init says hello once its runtime is up; it joins the cgroup then, before it
     // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
     // charged to the caller, so a tight memory limit is the workload's, not the runtime's.
+    // A native init says hello as its second script starts, already in the cgroup; a
+    // failure before that is its first script's.
     const hello = channel.receive();
     if (hello === undefined) throw await initDied(pid!);
     if (hello.type === "stage-fail") {
@@ -352,10 +363,9 @@ export async function createContainer(
     }
     if (hello.type !== "hello") throw unexpectedMessage(channel.peer, hello);
     phases.mark("init said hello");
-    cgroup?.join(pid!);
-    phases.mark("init joined the cgroup");
-    if (denoWhy === undefined) sendGo(channel);
-    else {
+    if (denoWhy !== undefined) {
+      cgroup?.join(pid!);
+      phases.mark("init joined the cgroup");
       channel.send({
         type: "bootstrap",
         config: checked.configText,
@@ -384,7 +394,7 @@ export async function createContainer(
         // The native init failed a step; it exits.
         await sc.waitChild(pid!);
         pid = undefined;
-        throw stageFailure(script, msg);
+        throw stageFailure(initScript ?? script, msg);
       }
       if (msg.type === "mount") {
         // Written down before the init goes on: a create killed now leaves what to undo.

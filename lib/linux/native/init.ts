@@ -67,9 +67,8 @@ export function nativeInitSteps(s: Script, p: NativePlan): void {
   const awaitByte = (what: string) =>
     s.call("read", [ch, s.zeros(8), 1], `${WHO}: ${what}`, { exitOnEof: 1 });
 
-  // `create` puts this process in the container's cgroup, then lets it go on.
+  // Already in the container's cgroup (handoff.ts): it says it runs this script, and goes on.
   line(encodeMessage({ type: "hello" }), "say hello");
-  awaitByte("wait to be put in the cgroup");
   if (p.newCgroupNs) {
     s.call("unshare", [NAMESPACES.cgroup.flag], `${WHO}: cannot create the cgroup namespace`);
   }
