@@ -244,7 +244,7 @@ export async function createContainer(
   const denoWhy = denoInitReason(spec, checked);
   log.debug(`container "${opts.id}": ${denoWhy ? `Deno init: ${denoWhy}` : "native init"}`);
   /** Starts the init; `native` appends the native init's steps to the launch script. */
-  const launch = async (native?: (s: Script) => void) => {
+  const launch = async (native?: (s: Script) => void, meanwhile?: () => void) => {
     try {
       const argv = selfCommand(["init", String(childEnd)]);
       // Inheritable only for this spawn: hooks run by this process must not get it.
@@ -256,6 +256,7 @@ export async function createContainer(
           inProcess: checked.inProcess,
           stdio: pipes?.child,
           native,
+          meanwhile,
         }));
       }
     } finally {
@@ -339,12 +340,16 @@ export async function createContainer(
       phases.mark("planned");
       // The init starts now, and makes its namespaces and moves into the cgroup (the kernel's
       // slow part) while this process builds the rest of its script (native/handoff.ts).
-      await launch((s) => handoffSteps(s, childEnd, cgroup?.dirs() ?? []));
+      let rest: Uint8Array | undefined;
+      await launch((s) => handoffSteps(s, childEnd, cgroup?.dirs() ?? []), () => {
+        initScript = new Script(Deno.build.arch);
+        nativeInitSteps(initScript, plan);
+        rest = initScript.build({ fd: childEnd, failCode: 1, text: false });
+        phases.mark("init script built (while the stage works)");
+      });
       creating = withInit(creating, pid!);
       store.writeCreating(lock, creating);
-      initScript = new Script(Deno.build.arch);
-      nativeInitSteps(initScript, plan);
-      sendRest(parentEnd, initScript.build({ fd: childEnd, failCode: 1, text: false }));
+      sendRest(parentEnd, rest!);
       phases.mark("init script sent");
     }
     // A Deno init says hello once its runtime is up; it joins the cgroup then, before it
@@ -512,6 +517,7 @@ async function launchInit(
     inProcess: boolean;
     stdio: readonly [number, number, number] | undefined;
     native: ((s: Script) => void) | undefined;
+    meanwhile: (() => void) | undefined;
   },
 ): Promise<{ pid: number; script: Script }> {
   const joined = openJoined(spec);
@@ -522,7 +528,7 @@ async function launchInit(
       native: how.native,
     };
     const script = initLaunchScript(plan, Deno.build.arch);
-    return { pid: await startStage(script, channel, channelFd), script };
+    return { pid: await startStage(script, channel, channelFd, how.meanwhile), script };
   } finally {
     for (const ns of joined) sc.close(ns.fd);
   }

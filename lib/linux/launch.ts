@@ -46,6 +46,7 @@ import {
   O_WRONLY,
   oDirectory,
   SIG_IGN,
+  SIGKILL,
   SIGPIPE,
 } from "../plan/abi.ts";
 
@@ -413,16 +414,32 @@ export function execLaunchScript(p: ExecLaunchPlan, arch: string): Script {
 
 /**
  * Starts a launch script whose reports come on `channel` (its other end is `reportFd` in the
- * stage); returns the pid of the child it forked, a child of this process.
+ * stage), running `meanwhile` while the stage works; returns the pid of the child it forked, a
+ * child of this process.
  */
 export async function startStage(
   script: Script,
   channel: RuntimeEnd,
   reportFd: number,
+  meanwhile: () => void = () => {},
 ): Promise<number> {
   const stage = launchStage(script.build({ fd: reportFd, failCode: 1, text: false }));
+  // Work that overlaps the stage's namespaces and fork; if it fails, the init goes too.
+  let failed: { err: unknown } | undefined;
+  try {
+    meanwhile();
+  } catch (err) {
+    failed = { err };
+  }
   const msg = channel.receive();
   const status = await sc.waitChild(stage);
+  if (failed !== undefined) {
+    if (msg?.type === "stage-pid" && msg.value > 0) {
+      sc.kill(msg.value, SIGKILL);
+      await sc.waitChild(msg.value);
+    }
+    throw failed.err;
+  }
   if (msg?.type === "stage-pid" && msg.value > 0) return msg.value;
   if (msg?.type === "stage-fail") throw stageFailure(script, msg);
   const how = status.signal ? `signal ${status.signal}` : `exit status ${status.code}`;
