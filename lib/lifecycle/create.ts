@@ -27,7 +27,7 @@ import type { ContainerRecord, CreatingRecord } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
 import type { ContainerLock } from "../state/lock.ts";
 import { claimContainer, creatingRecord, plannedCgroup, withInit } from "./leftover.ts";
-import { SyncChannel } from "../sync.ts";
+import { type RuntimeEnd, runtimeEnd, unexpectedMessage } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { hookState } from "./common.ts";
 import { forwardNotifyFd } from "../linux/seccomp.ts";
@@ -45,12 +45,7 @@ import { FileParentBook } from "../cgroups/parents.ts";
 import { passwdEntry } from "../plan/passwd.ts";
 import { rfc3339Nano } from "../plan/rfc3339.ts";
 import { CLOCK_REALTIME } from "../plan/abi.ts";
-import {
-  type HostMount,
-  type MountReport,
-  type PendingMount,
-  undoHostMounts,
-} from "../linux/host_mounts.ts";
+import { type HostMount, type PendingMount, undoHostMounts } from "../linux/host_mounts.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -238,7 +233,7 @@ export async function createContainer(
     : undefined;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
-  const channel = new SyncChannel(parentEnd);
+  const channel = runtimeEnd(parentEnd);
   let pid: number | undefined;
   let script: Script | undefined;
   // The native stage is the init wherever it can be (no Deno start-up, nothing of Deno's in
@@ -355,9 +350,7 @@ export async function createContainer(
         ? new DenkiError("container init failed")
         : stageFailure(script, hello);
     }
-    if (hello.type !== "hello") {
-      throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(hello)}`);
-    }
+    if (hello.type !== "hello") throw unexpectedMessage(channel.peer, hello);
     phases.mark("init said hello");
     cgroup?.join(pid!);
     phases.mark("init joined the cgroup");
@@ -386,7 +379,7 @@ export async function createContainer(
         pid = undefined;
         throw err;
       }
-      if (msg.type === "error") throw new DenkiError(String(msg.message));
+      if (msg.type === "error") throw new DenkiError(msg.message);
       if (msg.type === "stage-fail" && script !== undefined) {
         // The native init failed a step; it exits.
         await sc.waitChild(pid!);
@@ -395,9 +388,8 @@ export async function createContainer(
       }
       if (msg.type === "mount") {
         // Written down before the init goes on: a create killed now leaves what to undo.
-        const report = msg as unknown as MountReport;
-        hostMounts.push(...report.made ?? []);
-        pendingMounts = report.pending ?? pendingMounts;
+        hostMounts.push(...msg.made);
+        pendingMounts = msg.pending;
         store.writeCreating(lock, { ...creating, mounts: hostMounts, pendingMounts });
         channel.send({ type: "ok" });
         continue;
@@ -426,8 +418,8 @@ export async function createContainer(
       }
       if (msg.type === "ready") {
         phases.mark("init ready");
-        for (const note of (msg.notes as string[] | undefined) ?? []) log.debug(note);
-        if (typeof msg.phases === "string") log.debug(`init phases: ${msg.phases}`);
+        for (const note of msg.notes ?? []) log.debug(note);
+        if (msg.phases !== undefined) log.debug(`init phases: ${msg.phases}`);
         // Limits go on once the init has built the container (as runc does at procReady):
         // the device rules must not stop it making the device nodes the config lists.
         for (const note of cgroup?.apply(spec.linux?.resources ?? {}, { devices: true }) ?? []) {
@@ -435,7 +427,7 @@ export async function createContainer(
         }
         break;
       }
-      throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(msg)}`);
+      throw unexpectedMessage(channel.peer, msg);
     }
     // The init sent the master before "ready", so it is already waiting here.
     if (tty?.keep !== undefined) master = receiveMaster(tty.keep);
@@ -505,7 +497,7 @@ async function launchInit(
   spec: Spec,
   argv: readonly string[],
   channelFd: number,
-  channel: SyncChannel,
+  channel: RuntimeEnd,
   how: {
     inProcess: boolean;
     stdio: readonly [number, number, number] | undefined;
