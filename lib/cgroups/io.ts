@@ -77,9 +77,7 @@ export const realIo: CgroupIo = {
   exists: (path) => sc.fileType(sc.AT_FDCWD, path, 0) !== undefined,
   children(path) {
     try {
-      return sc.listDir(path).filter((n) =>
-        sc.fileType(sc.AT_FDCWD, `${path}/${n}`) === sc.S_IFDIR
-      );
+      return sc.listSubdirs(path);
     } catch {
       return [];
     }

@@ -18,6 +18,7 @@ import {
   O_WRONLY,
   oDirectory,
   oNofollow,
+  S_IFDIR,
   SECCOMP_SET_MODE_FILTER,
   SOCK_STREAM,
 } from "../plan/abi.ts";
@@ -25,6 +26,7 @@ import { Errno } from "../plan/errno.ts";
 import { cString } from "./libc.ts";
 import { attempt, check, close, tryCall } from "./call.ts";
 import { open, writeAll } from "./file.ts";
+import { fileType } from "./stat.ts";
 
 export {
   AT_EMPTY_PATH,
@@ -404,7 +406,32 @@ export function listDir(path: string): string[] {
 
 /** The entry names of an open directory (without "." and ".."); reads from its current offset. */
 export function listDirFd(fd: number, what = `fd ${fd}`): string[] {
-  const names: string[] = [];
+  return dirEntries(fd, what).map(([name]) => name);
+}
+
+/**
+ * The names of the directories in `path` (not following links), from the types getdents64
+ * gives, so a cgroup's many files cost no stat each; a file system without types gets a stat.
+ */
+export function listSubdirs(path: string): string[] {
+  const fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  try {
+    return dirEntries(fd, path)
+      .filter(([name, type]) =>
+        type === DT_DIR || (type === DT_UNKNOWN && fileType(fd, name) === S_IFDIR)
+      )
+      .map(([name]) => name);
+  } finally {
+    close(fd);
+  }
+}
+
+const DT_UNKNOWN = 0;
+const DT_DIR = 4;
+
+/** Every entry of an open directory but "." and "..", with its d_type. */
+function dirEntries(fd: number, what: string): [name: string, type: number][] {
+  const entries: [string, number][] = [];
   const decoder = new TextDecoder();
   const buf = new Uint8Array(32768);
   const view = new DataView(buf.buffer);
@@ -418,11 +445,11 @@ export function listDirFd(fd: number, what = `fd ${fd}`): string[] {
       let end = nameStart;
       while (end < off + reclen && buf[end] !== 0) end++;
       const name = decoder.decode(buf.subarray(nameStart, end));
-      if (name !== "." && name !== "..") names.push(name);
+      if (name !== "." && name !== "..") entries.push([name, buf[off + 18]!]);
       off += reclen;
     }
   }
-  return names;
+  return entries;
 }
 
 /** Writes text to an existing file (a /proc or /sys knob) with one write call. */
