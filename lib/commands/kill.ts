@@ -1,7 +1,7 @@
 /** `denki kill ID [SIGNAL]`: send a signal to the container. */
 import type { OptionDefs } from "../cli/command.ts";
 import { DenkiError } from "../errors.ts";
-import { killContainer } from "../lifecycle/stop.ts";
+import { killContainer } from "../lifecycle/kill.ts";
 import { parseSignal } from "../plan/signals.ts";
 import type { DenkiCommand } from "./globals.ts";
 

@@ -1,103 +1,21 @@
 /** `kill` and `delete`: signals to the container, and its removal. */
 import { Phases } from "../phases.ts";
-import { ContainerNotFound, DenkiError, InvalidState, quote, SyscallError } from "../errors.ts";
+import { ContainerNotFound, DenkiError, quote } from "../errors.ts";
 import { runHooksWarning } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { currentStatus, readProcessInfo } from "../state/proc.ts";
-import type { ContainerRecord, CreatingRecord } from "../state/record.ts";
-import { allows, isAlive, requireStatus } from "../state/status.ts";
+import type { CreatingRecord } from "../state/record.ts";
+import { isAlive, requireStatus } from "../state/status.ts";
 import { OWN_NAMES, StateStore } from "../state/store.ts";
 import { acquireAny, type ContainerLock } from "../state/lock.ts";
 import * as sc from "../sys/syscalls.ts";
 import { recordHookState } from "./common.ts";
-import { signalName } from "../plan/signals.ts";
 import { SIGKILL } from "../plan/abi.ts";
 import { Cgroup, type CgroupRecord } from "../cgroups/manager.ts";
 import { realIo } from "../cgroups/io.ts";
 import { FileParentBook } from "../cgroups/parents.ts";
 import { undoHostMounts } from "../linux/host_mounts.ts";
-
-/** The pid namespace inode link of a process, e.g. "pid:[4026531836]". */
-function pidNamespace(pid: number | "self"): string | undefined {
-  return sc.readlinkat(sc.AT_FDCWD, `/proc/${pid}/ns/pid`);
-}
-
-/** The pids that live in a pid namespace other than the runtime's. */
-function otherNamespaces(pids: readonly number[]): number[] {
-  const ours = pidNamespace("self");
-  return pids.filter((pid) => {
-    const ns = pidNamespace(pid);
-    return ns !== undefined && ns !== ours;
-  });
-}
-
-/** Every process of the container: its cgroup's, or without one, its pid namespace's. */
-export function containerPids(rec: ContainerRecord): number[] {
-  if (rec.cgroup !== undefined) return new Cgroup(rec.cgroup).pids();
-  const ns = pidNamespace(rec.pid);
-  if (ns === undefined) return [];
-  if (ns === pidNamespace("self")) {
-    throw new DenkiError(
-      `kill --all: container "${rec.id}" shares the host pid namespace; without cgroups denki cannot tell its processes apart`,
-    );
-  }
-  const pids: number[] = [];
-  for (const name of sc.listDir("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    if (pidNamespace(Number(name) as number) === ns) pids.push(Number(name));
-  }
-  return pids;
-}
-
-/**
- * Signals every process of the cgroup. Frozen first (unless already paused), so nothing can
- * fork a process the signal misses; thawed after, and also after SIGKILL of a paused
- * container, whose processes only die once they run again.
- */
-async function signalCgroup(rec: CgroupRecord, signal: number): Promise<void> {
-  const cg = new Cgroup(rec);
-  const wasFrozen = cg.freezerState() === "frozen";
-  if (!wasFrozen) await cg.freeze();
-  try {
-    for (const pid of cg.pids()) {
-      const errno = sc.kill(pid, signal);
-      if (errno !== 0 && errno !== sc.Errno.ESRCH) {
-        throw new SyscallError("kill", `${signalName(signal)} to pid ${pid}`, errno);
-      }
-    }
-  } finally {
-    if (!wasFrozen || signal === SIGKILL) await cg.thaw();
-  }
-}
-
-/** Sends a signal to the container's init, or with `all` to every process in it. */
-export async function killContainer(
-  root: string,
-  id: string,
-  signal: number,
-  all: boolean,
-): Promise<void> {
-  const store = new StateStore(root);
-  const rec = store.read(id);
-  const status = currentStatus(rec, store.dirOf(id));
-  if (!allows("kill", status)) {
-    throw new InvalidState(
-      `cannot kill container "${id}": container not running (its status is "${status}")`,
-    );
-  }
-  if (all && rec.cgroup !== undefined) return await signalCgroup(rec.cgroup, signal);
-  const targets = all ? containerPids(rec) : [rec.pid];
-  for (const pid of targets) {
-    const errno = sc.kill(pid, signal);
-    if (errno === sc.Errno.ESRCH) {
-      if (pid === rec.pid && !all) {
-        throw new InvalidState(`cannot kill container "${id}": container not running`);
-      }
-      continue;
-    }
-    if (errno !== 0) throw new SyscallError("kill", `${signalName(signal)} to pid ${pid}`, errno);
-  }
-}
+import { otherNamespaces, signalCgroup } from "./processes.ts";
 
 /** Waits until a process is gone (or a zombie), up to `ms`. */
 async function waitGone(pid: number, startTime: number, ms: number): Promise<boolean> {
