@@ -310,10 +310,13 @@ export class Script {
 
   /** The binary script the stage reads. */
   build(report: ReportOptions): Uint8Array {
-    const labels = this.#steps.flatMap((s) => [s.target, s.opts.onError, s.opts.onOk]);
-    for (const [i, l] of labels.entries()) {
-      if (l !== undefined && l.at === undefined) {
-        throw new Error(`stage script: step ${Math.floor(i / 3)} jumps to an unbound label`);
+    // Plain loops here and in #encode: this runs cold in every `create`, on every step.
+    for (let i = 0; i < this.#steps.length; i++) {
+      const st = this.#steps[i]!;
+      for (const l of [st.target, st.opts.onError, st.opts.onOk]) {
+        if (l !== undefined && l.at === undefined) {
+          throw new Error(`stage script: step ${i} jumps to an unbound label`);
+        }
       }
     }
     const text = report.text || this.#reportsChange;
@@ -369,9 +372,9 @@ export class Script {
 
   #encode(v: DataView, at: number, s: Step): void {
     const o = s.opts;
-    if ([s.target, o.onError, o.onOk].filter((l) => l !== undefined).length > 1) {
-      throw new Error("stage script: a step has one jump at most");
-    }
+    const jumps = (s.target !== undefined ? 1 : 0) + (o.onError !== undefined ? 1 : 0) +
+      (o.onOk !== undefined ? 1 : 0);
+    if (jumps > 1) throw new Error("stage script: a step has one jump at most");
     const branch = s.op === "syscall" && s.target !== undefined;
     const flags = (o.ignore ? F_IGNORE : 0) | (o.expect !== undefined ? F_EXPECT : 0) |
       (o.exitOnEof !== undefined ? F_EXIT_EOF : 0) | (branch ? F_BRANCH : 0) |
@@ -385,18 +388,21 @@ export class Script {
     v.setUint32(at + 16, o.ok?.[0] ?? 0, true);
     v.setUint32(at + 20, o.ok?.[1] ?? 0, true);
     v.setBigInt64(at + 24, BigInt(o.expect ?? o.exitOnEof ?? 0), true);
-    s.args.forEach((a, i) => {
+    for (let i = 0; i < s.args.length; i++) {
+      const a = s.args[i]!;
       const p = at + 32 + 16 * i;
       if (a instanceof Slot) {
         v.setUint32(p, 1, true);
-        v.setBigInt64(p + 8, BigInt(a.index), true);
+        v.setUint32(p + 8, a.index, true);
       } else if (a instanceof Data) {
         v.setUint32(p, 2, true);
-        v.setBigInt64(p + 8, BigInt(a.offset), true);
+        v.setUint32(p + 8, a.offset, true);
+      } else if (typeof a === "number" && Number.isInteger(a) && a >= 0 && a <= 0xffffffff) {
+        v.setUint32(p + 8, a, true);
       } else {
         v.setBigInt64(p + 8, BigInt.asIntN(64, BigInt(a)), true);
       }
-    });
+    }
   }
 
   #push(step: Step): number {
