@@ -10,7 +10,7 @@ import { resolve } from "../../lib/paths.ts";
 import type { Spec } from "../../lib/spec/config.ts";
 import { S_IFSOCK } from "../../lib/plan/abi.ts";
 import * as sc from "../../lib/sys/syscalls.ts";
-import { type ExecContext, type Executor, specEnv } from "../executor.ts";
+import { type ExecContext, type Executor, specEnv } from "../../lib/executor.ts";
 import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
 import { brokerChannel } from "./broker.ts";
 import {

@@ -4,8 +4,7 @@
  * it asks for, and record the container once the init reports ready. Any failure kills the
  * init and removes everything this created.
  */
-import type { Executor } from "../../executors/executor.ts";
-import { selectExecutor } from "../../executors/executor.ts";
+import { type Executor, selectExecutor } from "../executor.ts";
 import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";

@@ -1,14 +1,15 @@
 /**
  * The Executor interface: how a container's workload is run once the init has prepared the
  * container. The Linux executor (an ELF via execve) and the Wasm executor (a WASI module run
- * by denki's own host) implement it; `main.ts` hands the list to the lifecycle, and `lib/`
- * refers to this interface by type only.
+ * by denki's own host) live in `executors/` and implement it; `main.ts` registers them
+ * (`executors/mod.ts`) in an ExecutorRegistry (executor_registry.ts), and nothing in `lib/`
+ * imports from `executors/`.
  *
  * The environment is explicit input: `handleEnvs` decides what reaches the workload, built
  * from `process.env` of config.json alone, never from the environment denki was started with.
  */
-import type { Spec } from "../lib/spec/config.ts";
-import type { CredentialPlan, RlimitPlan, SeccompPlan } from "../lib/spawn/steps.ts";
+import type { Spec } from "./spec/config.ts";
+import type { CredentialPlan, RlimitPlan, SeccompPlan } from "./spawn/steps.ts";
 
 /**
  * What is still to be applied when the executor takes over: the init has done everything
