@@ -22,9 +22,12 @@ Deno.test("registerExecutors: Wasm then Linux, the catch-all last", async () => 
   const [wasm, linux] = await registry.all();
   assert.equal(wasm?.name, "wasm");
   assert.equal(linux?.name, "linux");
-  // What the lifecycle decides by: the Wasm host runs in the init's Deno, Linux execs.
+  // What the lifecycle decides by: the Wasm host runs in the init's Deno and has a sandbox of
+  // its own; the Linux executor has neither.
   assert.equal(wasm?.inProcess, true);
+  assert.equal(wasm?.ownSandbox, true);
   assert.notEqual(linux?.inProcess, true);
+  assert.notEqual(linux?.ownSandbox, true);
 });
 
 Deno.test("registerExecutors: a Wasm annotation selects Wasm, any other program Linux", async () => {

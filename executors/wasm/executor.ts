@@ -70,6 +70,8 @@ function preservedSockets(count: number): number[] {
 export const wasmExecutor: Executor = {
   name: "wasm",
   inProcess: true,
+  // The WASI host and the Worker's permissions confine the guest: no root, no namespaces.
+  ownSandbox: true,
   canHandle(spec, rootfs) {
     if (wantsWasm(spec)) return true;
     const p = modulePath(spec, rootfs);
