@@ -1,7 +1,9 @@
 /**
- * The channel between `create` and the container init: JSON messages, one per line, over a
- * socketpair end that the init inherits. Blocking reads with raw syscalls, which work on any
- * thread and in any namespace; end of file means the other side is gone.
+ * The channel between `create` (or `exec`) and the container init: JSON messages, one per
+ * line, over a socketpair end that the init inherits. The messages are typed in
+ * lib/sync/messages.ts; each end checks what it receives against the other side's union, so a
+ * reader never casts. Blocking reads with raw syscalls, which work on any thread and in any
+ * namespace; end of file means the other side is gone.
  *
  * A message may carry descriptors (the seccomp notify fd). Every read is a recvmsg with room
  * for them, since a plain read(2) of those bytes would silently drop the descriptors.
@@ -9,14 +11,24 @@
 import { DenkiError, quote, SyscallError } from "./errors.ts";
 import * as sc from "./sys/syscalls.ts";
 import { recvWithFds, sendWithFds } from "./sys/unix.ts";
+import {
+  checkInitMessage,
+  checkRuntimeMessage,
+  encodeMessage,
+  type InitMessage,
+  type MessageCheck,
+  type RuntimeMessage,
+  type SyncMessage,
+  unexpectedMessage,
+} from "./sync/messages.ts";
+
+export type { InitMessage, RuntimeMessage, SyncMessage } from "./sync/messages.ts";
+export { unexpectedMessage } from "./sync/messages.ts";
 
 function peerGone(err: unknown): boolean {
   return err instanceof SyscallError &&
     (err.errno === sc.Errno.EPIPE || err.errno === sc.Errno.ECONNRESET);
 }
-
-/** A message in either direction. */
-export type SyncMessage = { type: string; [key: string]: unknown };
 
 /**
  * The largest message either side sends or takes, in bytes. The biggest is the bootstrap,
@@ -30,8 +42,11 @@ export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
 const NEWLINE = 0x0a;
 const EMPTY = new Uint8Array(0);
 
-/** One end of the channel. */
-export class SyncChannel {
+/**
+ * One end of the channel: sends `Out` messages, receives `In` ones (lib/sync/messages.ts);
+ * `runtimeEnd` and `initEnd` make the two kinds.
+ */
+export class SyncChannel<Out extends SyncMessage, In extends SyncMessage> {
   /** Bytes of the current, unfinished line: already searched, none holds a newline. */
   #parts: Uint8Array[] = [];
   #partBytes = 0;
@@ -40,15 +55,19 @@ export class SyncChannel {
   /** Descriptors received so far and not yet taken. */
   #fds: number[] = [];
 
-  /** `peer` names the other side in errors; `maxBytes` caps a message (tests lower it). */
+  /**
+   * `check` turns a received value into an `In` message; `peer` names the other side in
+   * errors; `maxBytes` caps a message (tests lower it).
+   */
   constructor(
     readonly fd: number,
-    readonly peer = "the other end of the sync channel",
+    readonly check: MessageCheck<In>,
+    readonly peer: string,
     readonly maxBytes = MAX_MESSAGE_BYTES,
   ) {}
 
   /** Sends one message; false when the other side is gone. */
-  send(msg: SyncMessage): boolean {
+  send(msg: Out): boolean {
     try {
       sc.writeAll(this.fd, this.#encode(msg), "sync socket");
       return true;
@@ -59,7 +78,7 @@ export class SyncChannel {
   }
 
   /** Sends one message with descriptors attached; false when the other side is gone. */
-  sendWithFds(msg: SyncMessage, fds: readonly number[]): boolean {
+  sendWithFds(msg: Out, fds: readonly number[]): boolean {
     try {
       sendWithFds(this.fd, this.#encode(msg), fds);
       return true;
@@ -69,8 +88,8 @@ export class SyncChannel {
     }
   }
 
-  #encode(msg: SyncMessage): Uint8Array {
-    const bytes = new TextEncoder().encode(JSON.stringify(msg) + "\n");
+  #encode(msg: Out): Uint8Array {
+    const bytes = new TextEncoder().encode(encodeMessage(msg));
     if (bytes.length > this.maxBytes) {
       throw new DenkiError(
         `cannot send the ${
@@ -89,11 +108,12 @@ export class SyncChannel {
   }
 
   /**
-   * The next message, or undefined when the other side closed the channel. Each byte is
-   * searched for the newline once and copied once, so a message of any size costs time in
-   * proportion to its length.
+   * The next message, or undefined when the other side closed the channel; a line that is
+   * not one of the `In` messages is a one-line DenkiError quoting a short prefix of it. Each
+   * byte is searched for the newline once and copied once, so a message of any size costs
+   * time in proportion to its length.
    */
-  receive(): SyncMessage | undefined {
+  receive(): In | undefined {
     for (;;) {
       if (this.#unread.length > 0) {
         const nl = this.#unread.indexOf(NEWLINE);
@@ -102,7 +122,7 @@ export class SyncChannel {
         if (nl >= 0) {
           const line = this.#take(this.#unread.subarray(0, nl));
           this.#unread = this.#unread.subarray(nl + 1);
-          return JSON.parse(new TextDecoder().decode(line)) as SyncMessage;
+          return this.#parse(new TextDecoder().decode(line));
         }
         this.#parts.push(this.#unread);
         this.#partBytes += this.#unread.length;
@@ -120,6 +140,18 @@ export class SyncChannel {
       if (got.data.length === 0) return undefined;
       this.#unread = got.data;
     }
+  }
+
+  #parse(line: string): In {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      throw unexpectedMessage(this.peer, line, "not JSON");
+    }
+    const msg = this.check(value);
+    if (typeof msg === "string") throw unexpectedMessage(this.peer, line, msg);
+    return msg;
   }
 
   /** The buffered parts plus `last`, as one array; the buffer is left empty. */
@@ -152,4 +184,24 @@ export class SyncChannel {
     for (const fd of this.takeFds()) sc.close(fd);
     sc.close(this.fd);
   }
+}
+
+/** The runtime's end (`create`, `exec`): sends to the Deno init, receives from any init. */
+export type RuntimeEnd = SyncChannel<RuntimeMessage, InitMessage>;
+
+/** The Deno init's end. */
+export type InitEnd = SyncChannel<InitMessage, RuntimeMessage>;
+
+/** Makes the runtime's end on `fd`; `peer` names the init in errors. */
+export function runtimeEnd(
+  fd: number,
+  peer = "container init",
+  maxBytes = MAX_MESSAGE_BYTES,
+): RuntimeEnd {
+  return new SyncChannel(fd, checkInitMessage, peer, maxBytes);
+}
+
+/** Makes the Deno init's end on `fd`. */
+export function initEnd(fd: number, maxBytes = MAX_MESSAGE_BYTES): InitEnd {
+  return new SyncChannel(fd, checkRuntimeMessage, "create", maxBytes);
 }

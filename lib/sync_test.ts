@@ -1,30 +1,51 @@
 import assert from "node:assert/strict";
-import { SyncChannel } from "./sync.ts";
+import { initEnd, runtimeEnd } from "./sync.ts";
+import { type BootstrapMessage, encodeMessage } from "./sync/messages.ts";
 import * as sc from "./sys/syscalls.ts";
 
-Deno.test("SyncChannel: messages both ways, split writes, end of file", () => {
+/** A bootstrap message carrying `config`. */
+function bootstrap(config: string): BootstrapMessage {
+  return {
+    type: "bootstrap",
+    config,
+    configFile: "/b/config.json",
+    bundle: "/b",
+    rootfs: "/b/rootfs",
+    id: "c1",
+    stateDir: "/run/denki/c1",
+    noPivot: false,
+    noNewKeyring: false,
+    preserveFds: 0,
+    executor: "linux",
+    sandbox: false,
+  };
+}
+
+Deno.test("SyncChannel: messages both ways, end of file", () => {
   const [a, b] = sc.socketpair();
-  const left = new SyncChannel(a);
-  const right = new SyncChannel(b);
-  assert.ok(left.send({ type: "bootstrap", config: "x".repeat(100_000) }));
-  left.send({ type: "ready", notes: ["n1"] });
-  assert.equal((right.receive()?.config as string).length, 100_000);
-  assert.deepEqual(right.receive(), { type: "ready", notes: ["n1"] });
-  right.close();
-  assert.equal(left.receive(), undefined, "the other end closed");
-  assert.equal(left.send({ type: "late" }), false, "sending to a closed peer says so");
-  left.close();
+  const runtime = runtimeEnd(a);
+  const init = initEnd(b);
+  assert.ok(runtime.send(bootstrap("x".repeat(100_000))));
+  init.send({ type: "ready", notes: ["n1"] });
+  const boot = init.receive();
+  assert.equal(boot?.type, "bootstrap");
+  assert.equal(boot.config.length, 100_000);
+  assert.deepEqual(runtime.receive(), { type: "ready", notes: ["n1"] });
+  init.close();
+  assert.equal(runtime.receive(), undefined, "the other end closed");
+  assert.equal(runtime.send({ type: "ok" }), false, "sending to a closed peer says so");
+  runtime.close();
 });
 
 Deno.test("SyncChannel: a message carries a descriptor, also right behind another message", () => {
   const [a, b] = sc.socketpair();
   const [x, y] = sc.socketpair();
-  const left = new SyncChannel(a);
-  const right = new SyncChannel(b);
+  const left = initEnd(a);
+  const right = runtimeEnd(b);
   try {
-    left.send({ type: "first" });
+    left.send({ type: "hello" });
     assert.ok(left.sendWithFds({ type: "seccompFd" }, [x]));
-    assert.equal(right.receive()?.type, "first");
+    assert.equal(right.receive()?.type, "hello");
     assert.equal(right.receive()?.type, "seccompFd");
     const fds = right.takeFds();
     assert.equal(fds.length, 1);
@@ -58,13 +79,13 @@ function writer(fd: number, text: string): number {
 
 Deno.test("SyncChannel: lines split anywhere, several in one read, UTF-8 across reads", async () => {
   const [a, b] = sc.socketpair();
-  const right = new SyncChannel(b);
+  const right = runtimeEnd(b);
   try {
     const msgs = [
-      { type: "a", text: "é€😀".repeat(30_000) },
-      { type: "b" },
-      { type: "c", text: "x".repeat(3_000_000) },
-      { type: "d" },
+      { type: "error", message: "é€😀".repeat(30_000) },
+      { type: "hello" },
+      { type: "ready", phases: "x".repeat(3_000_000) },
+      { type: "hooks" },
     ];
     const pid = writer(a, msgs.map((m) => JSON.stringify(m) + "\n").join(""));
     sc.close(a);
@@ -79,12 +100,15 @@ Deno.test("SyncChannel: lines split anywhere, several in one read, UTF-8 across 
 
 Deno.test("SyncChannel: a message over the cap is refused on both sides, clearly", () => {
   const [a, b] = sc.socketpair();
-  const left = new SyncChannel(a, "the container init", 1000);
-  const right = new SyncChannel(b, "create", 1000);
+  const left = runtimeEnd(a, "the container init", 1000);
+  const right = initEnd(b, 1000);
   try {
-    assert.throws(() => left.send({ type: "bootstrap", config: "x".repeat(1000) }), {
+    const big = bootstrap("x".repeat(1000));
+    const size = encodeMessage(big).length;
+    assert.ok(size > 1000);
+    assert.throws(() => left.send(big), {
       message:
-        'cannot send the "bootstrap" message to the container init: it has 1033 bytes, more than the 1000 a message may have',
+        `cannot send the "bootstrap" message to the container init: it has ${size} bytes, more than the 1000 a message may have`,
     });
     // A peer that writes past the cap without a newline: the reader stops, it does not buffer on.
     sc.writeAll(a, new TextEncoder().encode('{"type":"ok"}\n' + "y".repeat(5000)));
@@ -93,11 +117,11 @@ Deno.test("SyncChannel: a message over the cap is refused on both sides, clearly
       message: "message from create is longer than the 1000 bytes a message may have",
     });
     // Exactly at the cap is fine.
-    const fits = { type: "t", v: "z".repeat(1000 - 20) };
+    const fits = { type: "error", message: "z".repeat(1000 - 30) } as const;
     assert.equal(JSON.stringify(fits).length, 999);
     const [c, d] = sc.socketpair();
-    const l2 = new SyncChannel(c, "x", 1000);
-    const r2 = new SyncChannel(d, "y", 1000);
+    const l2 = initEnd(c, 1000);
+    const r2 = runtimeEnd(d, "x", 1000);
     assert.ok(l2.send(fits));
     assert.deepEqual(r2.receive(), fits);
     l2.close();

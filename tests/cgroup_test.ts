@@ -169,6 +169,12 @@ T("refused settings name what failed and leave nothing behind", async (lab) => {
       [/network\.classID/, /net_cls cgroup controller is not available/],
     ],
     [
+      // v1's rule (memory+swap may not be below the memory limit), not v2's translation.
+      "a swap limit without a memory limit",
+      (c) => (c.linux.resources.memory = { swap: 128 * MiB }),
+      [/linux\.resources\.memory\.swap/, /memory\.memsw\.limit_in_bytes: EINVAL/, /memory\.limit/],
+    ],
+    [
       "a systemd cgroupsPath",
       (c) => (c.linux.cgroupsPath = "system.slice:denki:abc"),
       [/system\.slice:denki:abc/, /systemd/],

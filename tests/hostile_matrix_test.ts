@@ -29,11 +29,12 @@ function probeModule(): Uint8Array {
 /**
  * How runc's own init dies under a seccomp profile and RLIMIT_AS 1 GiB: runc 1.1 applies
  * process.rlimits to its Go init before it builds the filter, and libseccomp then runs out of
- * address space now and then (ENOMEM, or a heap corruption that aborts runc init). That is
- * issue 12's RLIMIT_AS failure in runc itself; measured here in 5 to 7 of 100 `runc run`s.
+ * address space now and then (ENOMEM while it creates or adds to the filter, or a heap corruption
+ * that aborts runc init). That is issue 12's RLIMIT_AS failure in runc itself; measured here in
+ * 5 to 7 of 100 `runc run`s.
  */
 const RUNC_INIT_CRASH =
-  /unable to init seccomp: .*cannot allocate memory|fatal error: unexpected signal|SIGABRT: abort|SIGSEGV/;
+  /(unable to init seccomp|error adding seccomp filter rule).*cannot allocate memory|fatal error: unexpected signal|SIGABRT: abort|SIGSEGV/;
 
 /**
  * The control under seccomp and tight rlimits: a runc command that fails with its own init's

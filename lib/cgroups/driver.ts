@@ -61,6 +61,15 @@ export class ResourceError extends DenkiError {
   }
 }
 
+/** Why the kernel says EINVAL to a valid-looking number, by file. */
+const EINVAL_HINTS: Record<string, string> = {
+  // A real-time budget must fit in the parent's, and new cgroups start with none.
+  "cpu.rt_runtime_us": " (the parent cgroup's cpu.rt_runtime_us must leave room for it)",
+  // v1 keeps memory <= memory+swap, and a new cgroup's memory limit is unlimited.
+  "memory.memsw.limit_in_bytes":
+    " (memory+swap may not be below the cgroup's memory limit, unlimited unless memory.limit is set)",
+};
+
 /** Writes one resource into `dir`, naming the config field in every message. */
 export function writeResource(io: CgroupIo, dir: string, write: Write, notes: string[]): void {
   const file = write.files.find((f) => io.exists(`${dir}/${f}`)) ?? write.files.at(-1)!;
@@ -79,10 +88,7 @@ export function writeResource(io: CgroupIo, dir: string, write: Write, notes: st
         } to`,
       );
     }
-    // A real-time budget must fit in the parent's, and new cgroups start with none.
-    const hint = file === "cpu.rt_runtime_us" && errno === EINVAL
-      ? ` (the parent cgroup's cpu.rt_runtime_us must leave room for it)`
-      : "";
+    const hint = errno === EINVAL ? EINVAL_HINTS[file] ?? "" : "";
     throw new ResourceError(
       `linux.resources.${write.field}: ${(err as Error).message}${hint}`,
       errno,

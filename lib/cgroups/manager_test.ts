@@ -98,8 +98,8 @@ Deno.test("hybrid: freezer and OOM count from v1 where it has them, else from v2
   }
 });
 
-Deno.test("hybrid: a cgroup2 mount with no controllers takes no limits", () => {
-  const { fs, layout } = hybridHost(["memory", "pids"], []);
+Deno.test("hybrid: a cgroup2 mount with no controllers takes no limits, only core files", () => {
+  const { fs, layout, u } = hybridHost(["memory", "pids"], []);
   try {
     const cg = Cgroup.create(layout, "/c1", fs);
     assert.deepEqual(cg.rec.v2Controllers, []);
@@ -107,9 +107,12 @@ Deno.test("hybrid: a cgroup2 mount with no controllers takes no limits", () => {
       () => cg.apply({ hugepageLimits: [{ pageSize: "2MB", limit: 1 }] }, { devices: false }),
       /the hugetlb cgroup controller is not available on this host/,
     );
+    // Its core files (cgroup.*) need no controller.
+    assert.deepEqual(cg.apply({ unified: { "cgroup.max.depth": "1" } }, { devices: false }), []);
+    assert.equal(fs.read(`${u}/c1/cgroup.max.depth`), "1");
     assert.throws(
-      () => cg.apply({ unified: { "cgroup.max.depth": "1" } }, { devices: false }),
-      /linux.resources.unified needs cgroup v2/,
+      () => cg.apply({ unified: { "memory.high": "1" } }, { devices: false }),
+      /unified.memory.high: the memory controller is on cgroup v1 here/,
     );
     assert.deepEqual(cg.apply({ memory: { swappiness: 5 } }, { devices: false }), []);
   } finally {

@@ -9,12 +9,13 @@ import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { initLaunchPlan, namespaceProblems, openJoined } from "../linux/namespaces.ts";
-import { initLaunchScript, sendGo, stageFailure, startStage, trySendGo } from "../linux/launch.ts";
+import { initLaunchScript, stageFailure, startStage, trySendGo } from "../linux/launch.ts";
+import { handoffSteps, sendRest } from "../linux/native/handoff.ts";
 import { buildNativePlan, denoInitReason } from "../linux/native/build.ts";
 import { nativeInitSteps } from "../linux/native/init.ts";
 import { compileCached, seccompCacheDir } from "../linux/seccomp_cache.ts";
 import { ambientNotes } from "../linux/process.ts";
-import type { Script } from "../spawn/script.ts";
+import { Script } from "../spawn/script.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
 import { selfCommand } from "../self.ts";
@@ -26,7 +27,7 @@ import type { ContainerRecord, CreatingRecord } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
 import type { ContainerLock } from "../state/lock.ts";
 import { claimContainer, creatingRecord, plannedCgroup, withInit } from "./leftover.ts";
-import { SyncChannel } from "../sync.ts";
+import { type RuntimeEnd, runtimeEnd, unexpectedMessage } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { hookState } from "./common.ts";
 import { forwardNotifyFd } from "../linux/seccomp.ts";
@@ -44,12 +45,7 @@ import { FileParentBook } from "../cgroups/parents.ts";
 import { passwdEntry } from "../plan/passwd.ts";
 import { rfc3339Nano } from "../plan/rfc3339.ts";
 import { CLOCK_REALTIME } from "../plan/abi.ts";
-import {
-  type HostMount,
-  type MountReport,
-  type PendingMount,
-  undoHostMounts,
-} from "../linux/host_mounts.ts";
+import { type HostMount, type PendingMount, undoHostMounts } from "../linux/host_mounts.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -237,15 +233,17 @@ export async function createContainer(
     : undefined;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
-  const channel = new SyncChannel(parentEnd);
+  const channel = runtimeEnd(parentEnd);
   let pid: number | undefined;
+  /** The launch script, and a native init's second script (native/handoff.ts). */
   let script: Script | undefined;
+  let initScript: Script | undefined;
   // The native stage is the init wherever it can be (no Deno start-up, nothing of Deno's in
   // the container); otherwise Deno is, for the reason given.
   const denoWhy = denoInitReason(spec, checked);
   log.debug(`container "${opts.id}": ${denoWhy ? `Deno init: ${denoWhy}` : "native init"}`);
   /** Starts the init; `native` appends the native init's steps to the launch script. */
-  const launch = async (native?: (s: Script) => void) => {
+  const launch = async (native?: (s: Script) => void, meanwhile?: () => void) => {
     try {
       const argv = selfCommand(["init", String(childEnd)]);
       // Inheritable only for this spawn: hooks run by this process must not get it.
@@ -257,6 +255,7 @@ export async function createContainer(
           inProcess: checked.inProcess,
           stdio: pipes?.child,
           native,
+          meanwhile,
         }));
       }
     } finally {
@@ -338,13 +337,25 @@ export async function createContainer(
       });
       for (const note of ambientNotes(plan.creds)) log.debug(note);
       phases.mark("planned");
-      await launch((s) => nativeInitSteps(s, plan));
+      // The init starts now, and makes its namespaces and moves into the cgroup (the kernel's
+      // slow part) while this process builds the rest of its script (native/handoff.ts).
+      let rest: Uint8Array | undefined;
+      await launch((s) => handoffSteps(s, childEnd, cgroup?.dirs() ?? []), () => {
+        initScript = new Script(Deno.build.arch);
+        nativeInitSteps(initScript, plan);
+        rest = initScript.build({ fd: childEnd, failCode: 1, text: false });
+        phases.mark("init script built (while the stage works)");
+      });
       creating = withInit(creating, pid!);
       store.writeCreating(lock, creating);
+      sendRest(parentEnd, rest!);
+      phases.mark("init script sent");
     }
-    // The init says hello once its runtime is up; it joins the cgroup then, before it
+    // A Deno init says hello once its runtime is up; it joins the cgroup then, before it
     // unshares the cgroup namespace or does any work. Deno's own start-up memory stays
     // charged to the caller, so a tight memory limit is the workload's, not the runtime's.
+    // A native init says hello as its second script starts, already in the cgroup; a
+    // failure before that is its first script's.
     const hello = channel.receive();
     if (hello === undefined) throw await initDied(pid!);
     if (hello.type === "stage-fail") {
@@ -354,14 +365,11 @@ export async function createContainer(
         ? new DenkiError("container init failed")
         : stageFailure(script, hello);
     }
-    if (hello.type !== "hello") {
-      throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(hello)}`);
-    }
+    if (hello.type !== "hello") throw unexpectedMessage(channel.peer, hello);
     phases.mark("init said hello");
-    cgroup?.join(pid!);
-    phases.mark("init joined the cgroup");
-    if (denoWhy === undefined) sendGo(channel);
-    else {
+    if (denoWhy !== undefined) {
+      cgroup?.join(pid!);
+      phases.mark("init joined the cgroup");
       channel.send({
         type: "bootstrap",
         config: checked.configText,
@@ -385,18 +393,17 @@ export async function createContainer(
         pid = undefined;
         throw err;
       }
-      if (msg.type === "error") throw new DenkiError(String(msg.message));
+      if (msg.type === "error") throw new DenkiError(msg.message);
       if (msg.type === "stage-fail" && script !== undefined) {
         // The native init failed a step; it exits.
         await sc.waitChild(pid!);
         pid = undefined;
-        throw stageFailure(script, msg);
+        throw stageFailure(initScript ?? script, msg);
       }
       if (msg.type === "mount") {
         // Written down before the init goes on: a create killed now leaves what to undo.
-        const report = msg as unknown as MountReport;
-        hostMounts.push(...report.made ?? []);
-        pendingMounts = report.pending ?? pendingMounts;
+        hostMounts.push(...msg.made);
+        pendingMounts = msg.pending;
         store.writeCreating(lock, { ...creating, mounts: hostMounts, pendingMounts });
         channel.send({ type: "ok" });
         continue;
@@ -425,8 +432,8 @@ export async function createContainer(
       }
       if (msg.type === "ready") {
         phases.mark("init ready");
-        for (const note of (msg.notes as string[] | undefined) ?? []) log.debug(note);
-        if (typeof msg.phases === "string") log.debug(`init phases: ${msg.phases}`);
+        for (const note of msg.notes ?? []) log.debug(note);
+        if (msg.phases !== undefined) log.debug(`init phases: ${msg.phases}`);
         // Limits go on once the init has built the container (as runc does at procReady):
         // the device rules must not stop it making the device nodes the config lists.
         for (const note of cgroup?.apply(spec.linux?.resources ?? {}, { devices: true }) ?? []) {
@@ -434,7 +441,7 @@ export async function createContainer(
         }
         break;
       }
-      throw new DenkiError(`container init sent an unexpected message: ${JSON.stringify(msg)}`);
+      throw unexpectedMessage(channel.peer, msg);
     }
     // The init sent the master before "ready", so it is already waiting here.
     if (tty?.keep !== undefined) master = receiveMaster(tty.keep);
@@ -504,11 +511,12 @@ async function launchInit(
   spec: Spec,
   argv: readonly string[],
   channelFd: number,
-  channel: SyncChannel,
+  channel: RuntimeEnd,
   how: {
     inProcess: boolean;
     stdio: readonly [number, number, number] | undefined;
     native: ((s: Script) => void) | undefined;
+    meanwhile: (() => void) | undefined;
   },
 ): Promise<{ pid: number; script: Script }> {
   const joined = openJoined(spec);
@@ -519,7 +527,7 @@ async function launchInit(
       native: how.native,
     };
     const script = initLaunchScript(plan, Deno.build.arch);
-    return { pid: await startStage(script, channel, channelFd), script };
+    return { pid: await startStage(script, channel, channelFd, how.meanwhile), script };
   } finally {
     for (const ns of joined) sc.close(ns.fd);
   }

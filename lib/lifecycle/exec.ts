@@ -29,7 +29,7 @@ import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { requireStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
-import { SyncChannel } from "../sync.ts";
+import { runtimeEnd, unexpectedMessage } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { forwardNotifyFd } from "../linux/seccomp.ts";
 import { seccompCacheDir } from "../linux/seccomp_cache.ts";
@@ -173,7 +173,7 @@ async function spawnExec(job: ExecJob): Promise<number> {
   const pipes = !opts.detach && tty === undefined ? stdioPipes() : undefined;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
-  const channel = new SyncChannel(parentEnd);
+  const channel = runtimeEnd(parentEnd, "exec process");
   let pid: number | undefined;
   let running = false;
   let script: Script;
@@ -237,7 +237,7 @@ async function spawnExec(job: ExecJob): Promise<number> {
         pid = undefined;
         throw stageFailure(script, msg);
       }
-      throw new DenkiError(`exec process sent an unexpected message: ${JSON.stringify(msg)}`);
+      throw unexpectedMessage(channel.peer, msg);
     }
     running = true;
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);

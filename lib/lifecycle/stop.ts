@@ -1,4 +1,5 @@
 /** `kill` and `delete`: signals to the container, and its removal. */
+import { Phases } from "../phases.ts";
 import { ContainerNotFound, DenkiError, InvalidState, quote, SyscallError } from "../errors.ts";
 import { runHooksWarning } from "../hooks.ts";
 import type { Logger } from "../log.ts";
@@ -119,9 +120,12 @@ export async function deleteContainer(
   force: boolean,
   log: Logger,
 ): Promise<void> {
+  const phases = new Phases();
+  phases.mark("start-up");
   const store = new StateStore(root);
   // Waits for a create still at work; what is left once it is gone is a container or a leftover.
   const lock = acquireAny(store, id);
+  phases.mark("locked");
   if (lock === undefined) {
     // runc: delete --force of a container that does not exist is not an error.
     if (force) return;
@@ -136,6 +140,7 @@ export async function deleteContainer(
     const rec = store.read(id);
     const status = currentStatus(rec, lock.dir);
     if (!force) requireStatus("delete", id, status);
+    phases.mark("state read");
     if (status !== "stopped") {
       sc.kill(rec.pid, SIGKILL);
       // A paused init dies only once thawed.
@@ -148,15 +153,19 @@ export async function deleteContainer(
     }
     // A container without a mount namespace: its mounts in the host's table go with it (a
     // failure keeps the state and the cgroup, so delete can be tried again).
+    phases.mark("init gone");
     undoHostMounts(rec.rootfs, rec.mounts ?? [], [], (m) => log.warn(m));
     if (rec.cgroup !== undefined) await removeCgroup(root, rec.cgroup, status === "stopped", log);
+    phases.mark("cgroup removed");
     store.remove(lock);
+    phases.mark("state removed");
     await runHooksWarning(
       "poststop",
       rec.hooks?.poststop,
       recordHookState(rec, "stopped"),
       (message) => log.warn(message),
     );
+    log.debug(`delete phases: ${phases.format()}`);
   } finally {
     lock.release();
   }

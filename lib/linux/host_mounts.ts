@@ -12,6 +12,7 @@ import { MNT_DETACH } from "../plan/abi.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import * as sc from "../sys/syscalls.ts";
 import { mountIdOf } from "../sys/stat.ts";
+import type { MountMessage } from "../sync/messages.ts";
 
 /** A mount denki made in the host's mount table for a container without a mount namespace. */
 export interface HostMount {
@@ -175,15 +176,6 @@ function mountTable(): Map<number, MountEntry> {
   return parseMountinfo(readTextRaw("/proc/thread-self/mountinfo") ?? "");
 }
 
-/** A message from the init that `create` records and answers with "ok". */
-export interface MountReport {
-  type: "mount";
-  /** Mounts the steps so far left: each step's mount on its point, then the mounts below. */
-  made?: HostMount[];
-  /** The steps about to run (replacing the pending ones recorded before). */
-  pending?: PendingMount[];
-}
-
 /**
  * The init's side: every step that may mount runs through `around`, which has `create` record
  * the step (its points) before it runs; what it left mounted is sent along with the next
@@ -196,7 +188,8 @@ export class MountBook {
   #chrooted = false;
   #unsent: HostMount[] = [];
 
-  constructor(rootfs: string, readonly report: (msg: MountReport) => void) {
+  /** `report` sends a "mount" message, which `create` records and answers with "ok". */
+  constructor(rootfs: string, readonly report: (msg: MountMessage) => void) {
     try {
       this.#root = sc.open(rootfs, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
     } catch (err) {

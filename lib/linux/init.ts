@@ -13,7 +13,8 @@ import { hookState } from "../lifecycle/common.ts";
 import { EXEC_FIFO } from "../state/store.ts";
 import { parseSpec } from "../spec/parse.ts";
 import type { Spec } from "../spec/config.ts";
-import { SyncChannel } from "../sync.ts";
+import { type InitEnd, initEnd, unexpectedMessage } from "../sync.ts";
+import type { BootstrapMessage } from "../sync/messages.ts";
 import { Phases } from "../phases.ts";
 import { DenkiError, SyscallError } from "../errors.ts";
 import * as sc from "../sys/syscalls.ts";
@@ -38,25 +39,6 @@ import {
 import { lockDownRootfs, prepareRootfs, setRootPropagation, switchRoot } from "./rootfs.ts";
 import { MountBook } from "./host_mounts.ts";
 import { sharesHostMounts } from "./namespaces.ts";
-
-/** What `create` sends the init first. */
-interface Bootstrap {
-  config: string;
-  configFile: string;
-  bundle: string;
-  rootfs: string;
-  id: string;
-  stateDir: string;
-  noPivot: boolean;
-  noNewKeyring: boolean;
-  preserveFds: number;
-  /** The executor create chose. */
-  executor: string;
-  /** Rootless Wasm: no namespaces, no root switch, no credentials to change. */
-  sandbox: boolean;
-  /** process.terminal: the inherited fd of a connected socket that receives the pty master. */
-  consoleSocket?: number;
-}
 
 const encoder = new TextEncoder();
 
@@ -102,15 +84,34 @@ function finishNamespaces(spec: Spec): void {
   if (has(spec, "network", false)) bringLoopbackUp();
 }
 
+/**
+ * The bootstrap message, the first thing `create` sends. Anything else is reported back to
+ * `create` (which shows it); a closed channel means `create` is gone: exit quietly.
+ */
+function receiveBootstrap(channel: InitEnd): BootstrapMessage {
+  let boot;
+  try {
+    boot = channel.receive();
+  } catch (err) {
+    channel.send({ type: "error", message: (err as Error).message });
+    exitQuietly();
+  }
+  if (boot === undefined) exitQuietly();
+  if (boot.type !== "bootstrap") {
+    channel.send({ type: "error", message: unexpectedMessage(channel.peer, boot).message });
+    exitQuietly();
+  }
+  return boot;
+}
+
 /** Runs the init protocol on the inherited channel fd; never returns. */
 export async function runInit(fd: number, executors: ExecutorRegistry): Promise<never> {
-  const channel = new SyncChannel(fd);
+  const channel = initEnd(fd);
   const phases = new Phases();
   phases.mark("start-up");
   // create places this process in the container's cgroup between these two messages.
   if (!channel.send({ type: "hello" })) exitQuietly();
-  const boot = channel.receive() as (Bootstrap & { type: string }) | undefined;
-  if (boot === undefined || boot.type !== "bootstrap") exitQuietly();
+  const boot = receiveBootstrap(channel);
   phases.mark("waited for create");
   let ready = false;
   let start: number | undefined;
@@ -145,7 +146,7 @@ export async function runInit(fd: number, executors: ExecutorRegistry): Promise<
     // one (before and after it is made) so that `delete` can remove exactly those.
     const book = !boot.sandbox && sharesHostMounts(spec)
       ? new MountBook(boot.rootfs, (msg) => {
-        if (!channel.send({ ...msg }) || channel.receive()?.type !== "ok") exitQuietly();
+        if (!channel.send(msg) || channel.receive()?.type !== "ok") exitQuietly();
       })
       : undefined;
     const rootFd = boot.sandbox ? undefined : prepareRootfs(spec, boot.rootfs, boot.bundle, book);
@@ -290,7 +291,7 @@ export async function runInit(fd: number, executors: ExecutorRegistry): Promise<
 /** Installs a notify filter and passes its fd to `create`, which hands it to the agent. */
 function installNotify(
   seccomp: NonNullable<Awaited<ReturnType<typeof compileCached>>>,
-  channel: SyncChannel,
+  channel: InitEnd,
 ) {
   const listener = installSeccomp(seccomp);
   if (listener !== undefined) {

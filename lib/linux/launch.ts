@@ -32,7 +32,8 @@ import {
   type TerminalPlan,
   terminalSteps,
 } from "../spawn/steps.ts";
-import type { SyncChannel } from "../sync.ts";
+import type { RuntimeEnd } from "../sync.ts";
+import { encodeMessage, type StageFailMessage } from "../sync/messages.ts";
 import * as sc from "../sys/syscalls.ts";
 import {
   AT_EMPTY_PATH,
@@ -45,6 +46,7 @@ import {
   O_WRONLY,
   oDirectory,
   SIG_IGN,
+  SIGKILL,
   SIGPIPE,
 } from "../plan/abi.ts";
 
@@ -351,7 +353,7 @@ export function tailSteps(s: Script, t: TailPlan, who: string, notifyTo?: number
         s,
         notifyTo,
         listener,
-        '{"type":"seccompFd"}\n',
+        encodeMessage({ type: "seccompFd" }),
         `${who}: cannot pass on the seccomp notify fd`,
       );
       s.call("close", [listener], "close the notify fd", { ignore: true });
@@ -412,33 +414,46 @@ export function execLaunchScript(p: ExecLaunchPlan, arch: string): Script {
 
 /**
  * Starts a launch script whose reports come on `channel` (its other end is `reportFd` in the
- * stage); returns the pid of the child it forked, a child of this process.
+ * stage), running `meanwhile` while the stage works; returns the pid of the child it forked, a
+ * child of this process.
  */
 export async function startStage(
   script: Script,
-  channel: SyncChannel,
+  channel: RuntimeEnd,
   reportFd: number,
+  meanwhile: () => void = () => {},
 ): Promise<number> {
   const stage = launchStage(script.build({ fd: reportFd, failCode: 1, text: false }));
+  // Work that overlaps the stage's namespaces and fork; if it fails, the init goes too.
+  let failed: { err: unknown } | undefined;
+  try {
+    meanwhile();
+  } catch (err) {
+    failed = { err };
+  }
   const msg = channel.receive();
   const status = await sc.waitChild(stage);
-  if (msg?.type === "stage-pid" && typeof msg.value === "number" && msg.value > 0) {
-    return msg.value;
+  if (failed !== undefined) {
+    if (msg?.type === "stage-pid" && msg.value > 0) {
+      sc.kill(msg.value, SIGKILL);
+      await sc.waitChild(msg.value);
+    }
+    throw failed.err;
   }
+  if (msg?.type === "stage-pid" && msg.value > 0) return msg.value;
   if (msg?.type === "stage-fail") throw stageFailure(script, msg);
   const how = status.signal ? `signal ${status.signal}` : `exit status ${status.code}`;
   throw new DenkiError(`denki's native stage failed (${how})`);
 }
 
 /** The error for a `{"type":"stage-fail"}` report of `script`. */
-export function stageFailure(script: Script, msg: { [k: string]: unknown }): DenkiError {
-  const step = Number(msg.step);
-  const errno = Number(msg.errno);
+export function stageFailure(script: Script, msg: StageFailMessage): DenkiError {
+  const { step, errno } = msg;
   // An explicit failure step says it all (runc's "executable file not found in $PATH").
   if (errno === 0 && script.steps[step]?.op === "fail") {
     return new DenkiError(script.describe(step));
   }
-  if (typeof msg.message === "string") {
+  if (msg.message !== undefined) {
     return new DenkiError(`${script.describe(step)}: ${msg.message}`);
   }
   const why = errno === 0 ? "unexpected result" : describeErrno(errno);
@@ -446,12 +461,12 @@ export function stageFailure(script: Script, msg: { [k: string]: unknown }): Den
 }
 
 /** Lets the child carry on: one byte it is waiting for. */
-export function sendGo(channel: SyncChannel): void {
+export function sendGo(channel: RuntimeEnd): void {
   sc.writeAll(channel.fd, new Uint8Array([0x0a]), "sync socket");
 }
 
 /** `sendGo`, false when the child is gone. */
-export function trySendGo(channel: SyncChannel): boolean {
+export function trySendGo(channel: RuntimeEnd): boolean {
   try {
     sendGo(channel);
     return true;

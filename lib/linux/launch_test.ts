@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import type { Script, Step } from "../spawn/script.ts";
+import { CLONE_PARENT, SIGCHLD } from "../plan/abi.ts";
+import { Script, type Step } from "../spawn/script.ts";
+import { runtimeEnd } from "../sync.ts";
+import * as sc from "../sys/syscalls.ts";
 import type { CredentialPlan } from "../spawn/steps.ts";
 import {
   type ExecLaunchPlan,
@@ -7,6 +10,7 @@ import {
   type InitLaunchPlan,
   initLaunchScript,
   retainedCaps,
+  startStage,
 } from "./launch.ts";
 
 /** The calls of a script in order, with a few arguments where they matter. */
@@ -209,3 +213,50 @@ Deno.test("exec: without a mount namespace to join, the process chroots into the
   assert.ok(at("clone") < at("chdir"), "process.cwd is then taken inside the root");
   assert.equal(s.steps[s.steps.findIndex((st) => st.call === "fchdir")]!.args[0], 33);
 });
+
+Deno.test("startStage: work done meanwhile overlaps the stage; if it fails, the forked child is killed and reaped", async () => {
+  const run = async (meanwhile: () => void) => {
+    const [mine, theirs] = sc.socketpair();
+    sc.setCloexec(mine, true);
+    const channel = runtimeEnd(mine);
+    const s = new Script(Deno.build.arch);
+    const pid = s.slot();
+    const fork = s.fork(CLONE_PARENT | SIGCHLD, pid, "fork");
+    // The child waits for a byte (or the channel's end), as a handed-off init does.
+    s.call("read", [theirs, s.zeros(8), 1], "wait", { exitOnEof: 7 });
+    s.exit(0, "child exits");
+    s.parentAt(fork);
+    s.report(theirs, "stage-pid", pid, "report the child");
+    s.exit(0);
+    try {
+      return await startStage(s, channel, theirs, meanwhile);
+    } finally {
+      sc.close(theirs);
+      channel.close();
+    }
+  };
+  let ran = false;
+  const child = await run(() => void (ran = true));
+  assert.ok(ran, "meanwhile ran");
+  assert.equal((await sc.waitChild(child)).code, 7, "the child ends when the channel closes");
+
+  const before = children();
+  await assert.rejects(
+    run(() => {
+      throw new Error("planning failed");
+    }),
+    /planning failed/,
+  );
+  // Nothing new is left among this process's children, not even a zombie: killed and reaped.
+  assert.deepEqual(children(), before);
+});
+
+/** This process's children (every thread's), from procfs. */
+function children(): string[] {
+  const out: string[] = [];
+  for (const t of Deno.readDirSync("/proc/self/task")) {
+    const text = Deno.readTextFileSync(`/proc/self/task/${t.name}/children`).trim();
+    if (text !== "") out.push(...text.split(" "));
+  }
+  return out.sort();
+}

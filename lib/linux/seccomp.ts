@@ -8,7 +8,7 @@
  */
 import { DenkiError, SyscallError } from "../errors.ts";
 import type { Spec } from "../spec/config.ts";
-import type { SyncChannel } from "../sync.ts";
+import type { RuntimeEnd } from "../sync.ts";
 import type { HookState } from "../hooks.ts";
 import type { CompiledSeccomp } from "../plan/seccomp/compile.ts";
 import { Errno } from "../plan/errno.ts";
@@ -61,7 +61,7 @@ export function sendNotifyFd(
  * listenerPath (create and exec do this: the process itself cannot reach the host's path).
  */
 export function forwardNotifyFd(
-  channel: SyncChannel,
+  channel: RuntimeEnd,
   seccomp: NonNullable<NonNullable<Spec["linux"]>["seccomp"]>,
   state: HookState,
   who: string,

@@ -28,6 +28,7 @@ import {
   TIOCSWINSZ,
 } from "../plan/abi.ts";
 import { Errno } from "../plan/errno.ts";
+import type { StagePidMessage } from "../sync/messages.ts";
 
 const { EINVAL } = Errno;
 
@@ -101,7 +102,7 @@ export function forkChild(
   return {
     parentSide() {
       s.parentAt(fork);
-      s.report(fd, "stage-pid", pid, "report the child's pid");
+      s.report(fd, "stage-pid" satisfies StagePidMessage["type"], pid, "report the child's pid");
       s.exit(0, "the stage's work is done");
     },
   };

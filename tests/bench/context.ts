@@ -5,6 +5,8 @@ export interface BenchContext {
   dir: string;
   rounds: number;
   launcher: string;
+  /** The bundled entry module, which Deno runs with `flags` (as the compiled binary does). */
+  entry: string;
   flags: string[];
   env: Record<string, string>;
   /** runc is installed and containers can run (root, busybox). */

@@ -61,6 +61,7 @@ async function main(): Promise<void> {
       dir,
       rounds: Number(Deno.env.get("BENCH_ROUNDS") ?? 40),
       launcher: `${repo}bin/denki`,
+      entry: `${repo}bin/.bundle/main.js`,
       flags: Deno.readTextFileSync(`${repo}bin/deno-flags`).trim().split(/\s+/),
       env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", DENKI_DENO: Deno.execPath() },
       runc: hasProgram("runc") && maker !== undefined,

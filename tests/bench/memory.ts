@@ -67,6 +67,26 @@ async function sample(
   }
 }
 
+/** The RSS (KiB) of an empty Deno script with denki's flags, idle in a timer. */
+async function idleDeno(ctx: BenchContext): Promise<number> {
+  const script = `${ctx.dir}/idle.ts`;
+  Deno.writeTextFileSync(script, "setTimeout(() => {}, 600_000);\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...ctx.flags, script],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? NaN);
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+}
+
 /** Measures memory; returns the markdown section. */
 export async function memorySection(ctx: BenchContext): Promise<string> {
   if (!ctx.bundle || !ctx.runc) {
@@ -85,7 +105,10 @@ export async function memorySection(ctx: BenchContext): Promise<string> {
       results.set(name, [...(results.get(name) ?? []), s]);
     }
   }
+  const idle = median(await Promise.all([0, 1, 2].map(() => idleDeno(ctx))));
+  const waiting = median(results.get("denki")!.map((s) => s.waitingKiB));
   const mib = (kib: number) => (kib / 1024).toFixed(1);
+  const ratio = waiting / idle;
   const row = (what: string, pick: (s: Sample) => number) => {
     const values = peers.map(([name]) => median(results.get(name)!.map(pick)));
     const best = Math.min(...values.slice(1));
@@ -100,5 +123,9 @@ export async function memorySection(ctx: BenchContext): Promise<string> {
     "|---|---|---|---|",
     row("peak of the `create` command", (s) => s.createPeakKiB),
     row("created container, waiting for `start`", (s) => s.waitingKiB),
+    "",
+    `An idle empty Deno process (denki's flags): ${mib(idle)} MiB. Waiting init / idle Deno: ${
+      ratio.toFixed(2)
+    }x (target <= 1.10x: ${ratio <= 1.1 ? "met" : "NOT met"}).`,
   ].join("\n");
 }

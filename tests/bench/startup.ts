@@ -1,6 +1,7 @@
 /**
- * Command start-up: denki (through bin/denki, as callers run it) against an empty Deno script
- * with the same flags and against runc. Target: `denki state ID` within 1.3x of the script.
+ * Command start-up: denki (Deno on the bundled entry, as the compiled binary runs; and through
+ * the checkout's bin/denki launcher) against an empty Deno script with the same flags and
+ * against runc. Target: `denki state ID` within 1.3x of the script.
  */
 import { type BenchContext, runOrThrow } from "./context.ts";
 import { type Case, measure, report } from "./measure.ts";
@@ -68,6 +69,11 @@ export async function startupSection(ctx: BenchContext): Promise<string> {
       },
       {
         name: "denki state ID",
+        cmd: [Deno.execPath(), "run", ...ctx.flags, ctx.entry, "--root", root, "state", "bench"],
+        env: ctx.env,
+      },
+      {
+        name: "denki state ID (bin/denki)",
         cmd: [ctx.launcher, "--root", root, "state", "bench"],
         env: ctx.env,
       },

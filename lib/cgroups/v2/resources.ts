@@ -45,6 +45,9 @@ export function v2Unsupported(r: Resources): string[] {
   if (r.memory?.swappiness !== undefined) out.push("memory.swappiness");
   if (r.memory?.disableOOMKiller) out.push("memory.disableOOMKiller");
   if (r.blockIO?.leafWeight !== undefined) out.push("blockIO.leafWeight");
+  if (r.blockIO?.weightDevice?.some((d) => d.leafWeight !== undefined)) {
+    out.push("blockIO.weightDevice.leafWeight");
+  }
   if (r.network?.classID !== undefined) out.push("network.classID");
   if ((r.network?.priorities ?? []).length > 0) out.push("network.priorities");
   return out;
@@ -74,7 +77,11 @@ export function v2Writes(r: Resources): Write[] {
   }
   const c = r.cpu;
   if (c) {
-    if (c.realtimeRuntime !== undefined || c.realtimePeriod !== undefined) {
+    // 0 means unset, as under v1.
+    if (
+      (c.realtimeRuntime !== undefined && big(c.realtimeRuntime) !== 0n) ||
+      (c.realtimePeriod !== undefined && big(c.realtimePeriod) !== 0n)
+    ) {
       throw new DenkiError(
         "linux.resources.cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no real-time CPU bandwidth control",
       );
@@ -130,12 +137,15 @@ export function v2Writes(r: Resources): Write[] {
   }
   out.push(...rdmaWrites(r));
   for (const [key, value] of Object.entries(r.unified ?? {})) {
-    if (key.includes("/") || key === "." || key === ".." || !key.includes(".")) {
-      throw new DenkiError(
-        `linux.resources.unified: ${quote(key)} is not a cgroup file name`,
-      );
-    }
-    out.push(w(key.slice(0, key.indexOf(".")), key, value, `unified.${key}`));
+    out.push(w(unifiedController(key), key, value, `unified.${key}`));
   }
   return out;
+}
+
+/** The controller a `unified` file belongs to ("cgroup" for the core files); checks the name. */
+export function unifiedController(key: string): string {
+  if (key.includes("/") || key === "." || key === ".." || !key.includes(".")) {
+    throw new DenkiError(`linux.resources.unified: ${quote(key)} is not a cgroup file name`);
+  }
+  return key.slice(0, key.indexOf("."));
 }

@@ -33,6 +33,7 @@ import {
   seccompStep,
   sendFd,
 } from "../../spawn/steps.ts";
+import { encodeMessage } from "../../sync/messages.ts";
 import { CONSOLE_MESSAGE } from "../console.ts";
 import { Emit } from "./emit.ts";
 import { device, devLinks, mountOne, setattr } from "./mounts.ts";
@@ -66,9 +67,8 @@ export function nativeInitSteps(s: Script, p: NativePlan): void {
   const awaitByte = (what: string) =>
     s.call("read", [ch, s.zeros(8), 1], `${WHO}: ${what}`, { exitOnEof: 1 });
 
-  // `create` puts this process in the container's cgroup, then lets it go on.
-  line('{"type":"hello"}\n', "say hello");
-  awaitByte("wait to be put in the cgroup");
+  // Already in the container's cgroup (handoff.ts): it says it runs this script, and goes on.
+  line(encodeMessage({ type: "hello" }), "say hello");
   if (p.newCgroupNs) {
     s.call("unshare", [NAMESPACES.cgroup.flag], `${WHO}: cannot create the cgroup namespace`);
   }
@@ -103,7 +103,7 @@ export function nativeInitSteps(s: Script, p: NativePlan): void {
   }
   e.close(e.openIn(root, p.cwd, "dir", `cannot create process.cwd ${p.cwd}`));
   if (p.runtimeHooks) {
-    line('{"type":"hooks"}\n', "ask for the prestart and createRuntime hooks");
+    line(encodeMessage({ type: "hooks" }), "ask for the prestart and createRuntime hooks");
     awaitByte("wait for the prestart and createRuntime hooks");
   }
   const fifo = s.slot();
@@ -174,7 +174,7 @@ export function nativeInitSteps(s: Script, p: NativePlan): void {
       s,
       ch,
       listener,
-      '{"type":"seccompFd"}\n',
+      encodeMessage({ type: "seccompFd" }),
       `${WHO}: cannot pass on the seccomp notify fd`,
     );
     e.close(listener);
@@ -184,7 +184,7 @@ export function nativeInitSteps(s: Script, p: NativePlan): void {
   if (notify && p.creds.noNewPrivileges) installNotify();
   const program = findProgram(e, p.program);
 
-  line('{"type":"ready"}\n', "report ready");
+  line(encodeMessage({ type: "ready" }), "report ready");
   awaitByte("wait to be recorded");
   s.call("close", [ch], "close the channel", { ignore: true });
   // Blocks until `start` opens the fifo for reading.
