@@ -9,16 +9,16 @@ import { DenkiError, UsageError } from "./lib/errors.ts";
 import { COMMANDS, findCommand } from "./lib/commands/mod.ts";
 import { GLOBAL_OPTIONS, loggerFor, resolveGlobals } from "./lib/commands/globals.ts";
 import { Logger } from "./lib/log.ts";
+import { ExecutorRegistry } from "./lib/executor_registry.ts";
+import { registerExecutors } from "./executors/mod.ts";
 
 const PROGRAM = "denki";
 
-/** The executors, asked in order; Linux last since it runs any program. */
-async function loadExecutors() {
-  const [{ wasmExecutor }, { linuxExecutor }] = await Promise.all([
-    import("./executors/wasm/executor.ts"),
-    import("./executors/linux.ts"),
-  ]);
-  return [wasmExecutor, linuxExecutor];
+/** denki's executors, registered here and loaded only by the commands that run a workload. */
+function executors(): ExecutorRegistry {
+  const registry = new ExecutorRegistry();
+  registerExecutors(registry);
+  return registry;
 }
 const ABOUT = "denki: an OCI container runtime (Linux and WebAssembly workloads)";
 const PROGRAM_USAGE = `Usage: ${PROGRAM} [global options] <command> [options] [arguments...]\n` +
@@ -76,7 +76,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       console.log(text.trimEnd());
       return 0;
     }
-    const globals = resolveGlobals(top.opts, log, loadExecutors);
+    const globals = resolveGlobals(top.opts, log, executors());
     return (await command.run({ opts: parsed.opts, args: parsed.args, globals })) ?? 0;
   } catch (err) {
     return await report(err, log);

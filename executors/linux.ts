@@ -10,7 +10,7 @@ import { envWithHome, lookPathIn, withRoot } from "../lib/linux/lookpath.ts";
 import { tailSteps } from "../lib/linux/launch.ts";
 import { Script } from "../lib/spawn/script.ts";
 import { execStage } from "../lib/spawn/stage.ts";
-import { type ExecContext, type Executor, specEnv } from "./executor.ts";
+import { type ExecContext, type Executor, specEnv } from "../lib/executor.ts";
 
 /** Finds args[0] in the current root (the container's, inside the init). */
 export function lookPath(name: string, env: readonly string[]): string {

@@ -28,6 +28,8 @@ Deno.test("runHook: state on stdin, args, exactly the hook's env", async () => {
     assert.match(env, /^ONLY=this$/m);
     assert.doesNotMatch(env, /DENKI_HOOK_LEAK/);
   } finally {
+    // Set for this test only: later tests in this process must not see it.
+    Deno.env.delete("DENKI_HOOK_LEAK");
     Deno.removeSync(dir, { recursive: true });
   }
 });

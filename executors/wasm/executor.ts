@@ -10,7 +10,7 @@ import { resolve } from "../../lib/paths.ts";
 import type { Spec } from "../../lib/spec/config.ts";
 import { S_IFSOCK } from "../../lib/plan/abi.ts";
 import * as sc from "../../lib/sys/syscalls.ts";
-import { type ExecContext, type Executor, specEnv } from "../executor.ts";
+import { type ExecContext, type Executor, specEnv } from "../../lib/executor.ts";
 import { checkModule, hasWasmMagic, modulePath, wantsWasm } from "./module.ts";
 import { brokerChannel } from "./broker.ts";
 import {
@@ -70,6 +70,8 @@ function preservedSockets(count: number): number[] {
 export const wasmExecutor: Executor = {
   name: "wasm",
   inProcess: true,
+  // The WASI host and the Worker's permissions confine the guest: no root, no namespaces.
+  ownSandbox: true,
   canHandle(spec, rootfs) {
     if (wantsWasm(spec)) return true;
     const p = modulePath(spec, rootfs);

@@ -14,7 +14,7 @@ export const command: DenkiCommand<typeof CREATE_OPTIONS> = {
     await createContainer(
       globals.root,
       createOptions(args[0]!, opts, globals.systemdCgroup),
-      await globals.executors(),
+      await globals.executors.all(),
       globals.log,
     );
   },

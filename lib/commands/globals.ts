@@ -1,5 +1,5 @@
 /** Global options (as runc has them and callers pass them) and their resolved values. */
-import type { Executor } from "../../executors/executor.ts";
+import type { ExecutorRegistry } from "../executor_registry.ts";
 import type { Command, OptionDefs, OptionValues } from "../cli/command.ts";
 import { Logger } from "../log.ts";
 import { resolve } from "../paths.ts";
@@ -46,8 +46,8 @@ export interface Globals {
   log: Logger;
   debug: boolean;
   systemdCgroup: boolean;
-  /** The executors, in the order they are asked (loaded on demand: main.ts provides them). */
-  executors: () => Promise<Executor[]>;
+  /** The executors, in the order they are asked (loaded on demand: main.ts registers them). */
+  executors: ExecutorRegistry;
 }
 
 /** The default state root: /run/denki for root, $XDG_RUNTIME_DIR/denki for other users. */
@@ -60,7 +60,7 @@ export function defaultRoot(uid: number, xdgRuntimeDir: string | undefined): str
 export function resolveGlobals(
   opts: OptionValues<typeof GLOBAL_OPTIONS>,
   log: Logger,
-  executors: () => Promise<Executor[]>,
+  executors: ExecutorRegistry,
 ): Globals {
   const root = opts.root === undefined
     ? defaultRoot(Deno.uid() ?? 0, Deno.env.get("XDG_RUNTIME_DIR"))

@@ -7,6 +7,7 @@ export const command: DenkiCommand<Record<never, never>> = {
   args: [{ name: "sync-fd" }],
   options: {},
   async run({ args, globals }) {
-    await runInit(Number(args[0]), await globals.executors());
+    // Nothing is loaded up front: runInit loads only the executor `create` chose.
+    await runInit(Number(args[0]), globals.executors);
   },
 };

@@ -28,7 +28,7 @@ export const command: DenkiCommand<typeof options> = {
     const created = await createContainer(
       root,
       { ...createOptions(id, opts, globals.systemdCgroup), foreground: !opts.detach },
-      await globals.executors(),
+      await globals.executors.all(),
       log,
     );
     const pid = created.record.pid;

@@ -4,8 +4,7 @@
  * it asks for, and record the container once the init reports ready. Any failure kills the
  * init and removes everything this created.
  */
-import type { Executor } from "../../executors/executor.ts";
-import { selectExecutor } from "../../executors/executor.ts";
+import { type Executor, selectExecutor } from "../executor.ts";
 import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
@@ -136,9 +135,9 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   if (executor === undefined) {
     throw new DenkiError(`no executor can run ${quote(spec.process.args?.[0] ?? "")}`);
   }
-  // Without root, or without namespaces, only a Wasm workload can run: in the sandbox of its
-  // WASI host and Deno's permissions, with no Linux isolation to set up.
-  const sandbox = executor.name === "wasm" &&
+  // Without root, or without namespaces, only an executor with a sandbox of its own (Wasm: its
+  // WASI host and Deno's permissions) can run the workload, with no Linux isolation to set up.
+  const sandbox = executor.ownSandbox === true &&
     ((Deno.uid() ?? 0) !== 0 || (spec.linux?.namespaces ?? []).length === 0);
   if (!sandbox) {
     if ((Deno.uid() ?? 0) !== 0) {

@@ -6,7 +6,8 @@
  * (pivot_root moves every thread), applies the process settings, reports ready, waits on the
  * exec fifo for `start`, runs the startContainer hooks and hands over to the executor.
  */
-import type { Executor, FinalSteps } from "../../executors/executor.ts";
+import type { ExecutorRegistry } from "../executor_registry.ts";
+import type { FinalSteps } from "../executor.ts";
 import { runHooks } from "../hooks.ts";
 import { hookState } from "../lifecycle/common.ts";
 import { EXEC_FIFO } from "../state/store.ts";
@@ -104,7 +105,7 @@ function receiveBootstrap(channel: InitEnd): BootstrapMessage {
 }
 
 /** Runs the init protocol on the inherited channel fd; never returns. */
-export async function runInit(fd: number, executors: readonly Executor[]): Promise<never> {
+export async function runInit(fd: number, executors: ExecutorRegistry): Promise<never> {
   const channel = initEnd(fd);
   const phases = new Phases();
   phases.mark("start-up");
@@ -135,7 +136,9 @@ export async function runInit(fd: number, executors: readonly Executor[]): Promi
     const rlimits = rlimitPlans(spec);
     const retain = retainedCaps(creds, seccomp);
     let seccompInstalled = false;
-    const executor = executors.find((e) => e.name === boot.executor)!;
+    // Only the executor create chose is loaded (by the name it recorded), and before the root
+    // switch: its module files are not reachable from inside the container.
+    const executor = await executors.get(boot.executor);
     inProcess = executor.inProcess === true;
     phases.mark("config and seccomp");
     if (!boot.sandbox) finishNamespaces(spec);

@@ -1,21 +1,51 @@
 import assert from "node:assert/strict";
-import { type Executor, selectExecutor, specEnv } from "./executor.ts";
+import { selectExecutor } from "../lib/executor.ts";
+import { ExecutorRegistry } from "../lib/executor_registry.ts";
 import { passwdEntry } from "../lib/plan/passwd.ts";
 import type { Spec } from "../lib/spec/config.ts";
-import { linuxExecutor } from "./linux.ts";
-import { wasmExecutor } from "./wasm/executor.ts";
+import { registerExecutors } from "./mod.ts";
 
 const spec: Spec = {
   ociVersion: "1.3.0",
   process: { cwd: "/", args: ["x"], env: ["B=2", "A=1", "PATH=/bin"] },
 };
 
-Deno.test("specEnv: exactly process.env in order, as a copy", () => {
-  const env = specEnv(spec);
-  assert.deepEqual(env, ["B=2", "A=1", "PATH=/bin"]);
-  assert.deepEqual(specEnv({ ociVersion: "1.3.0" }), []);
-  env.push("X=1");
-  assert.deepEqual(spec.process?.env, ["B=2", "A=1", "PATH=/bin"], "a copy, not the spec's array");
+function registered(): ExecutorRegistry {
+  const registry = new ExecutorRegistry();
+  registerExecutors(registry);
+  return registry;
+}
+
+Deno.test("registerExecutors: Wasm then Linux, the catch-all last", async () => {
+  const registry = registered();
+  assert.deepEqual(registry.names, ["wasm", "linux"]);
+  const [wasm, linux] = await registry.all();
+  assert.equal(wasm?.name, "wasm");
+  assert.equal(linux?.name, "linux");
+  // What the lifecycle decides by: the Wasm host runs in the init's Deno and has a sandbox of
+  // its own; the Linux executor has neither.
+  assert.equal(wasm?.inProcess, true);
+  assert.equal(wasm?.ownSandbox, true);
+  assert.notEqual(linux?.inProcess, true);
+  assert.notEqual(linux?.ownSandbox, true);
+});
+
+Deno.test("registerExecutors: a Wasm annotation selects Wasm, any other program Linux", async () => {
+  const all = await registered().all();
+  const root = Deno.makeTempDirSync();
+  try {
+    assert.equal(selectExecutor(all, spec, root)?.name, "linux");
+    const wasm: Spec = { ...spec, annotations: { "run.oci.handler": "wasm" } };
+    assert.equal(selectExecutor(all, wasm, root)?.name, "wasm");
+    // A module found by magic bytes, without any annotation.
+    Deno.writeFileSync(`${root}/x`, new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    assert.equal(
+      selectExecutor(all, { ...spec, process: { ...spec.process!, args: ["/x"] } }, root)?.name,
+      "wasm",
+    );
+  } finally {
+    Deno.removeSync(root, { recursive: true });
+  }
 });
 
 /** Runs `fn` with `vars` in this process's environment, restoring the previous values after. */
@@ -29,7 +59,9 @@ function withCallerEnv(vars: Record<string, string>, fn: () => void): void {
   }
 }
 
-Deno.test("handleEnvs: each executor's workload env ignores denki's own environment", () => {
+Deno.test("handleEnvs: each executor's workload env ignores denki's own environment", async () => {
+  const linuxExecutor = await registered().get("linux");
+  const wasmExecutor = await registered().get("wasm");
   // A uid without an entry in this machine's /etc/passwd: the Linux executor's HOME must be
   // runc's default "/", never the HOME denki itself was started with.
   const uid = 3_999_999;
@@ -47,20 +79,4 @@ Deno.test("handleEnvs: each executor's workload env ignores denki's own environm
     assert.deepEqual(wasmExecutor.handleEnvs(withHome), ["HOME=/w", "A=1"]);
   });
   assert.equal(Deno.env.get("DENKI_TEST_SECRET"), before, "the environment is as it was");
-});
-
-Deno.test("selectExecutor: the first that can handle wins, cannot-handle falls through", () => {
-  const make = (name: string, can: boolean): Executor => ({
-    name,
-    canHandle: () => can,
-    validate: () => {},
-    handleEnvs: specEnv,
-    exec: () => Promise.reject(new Error("not run in this test")),
-  });
-  assert.equal(
-    selectExecutor([make("wasm", false), make("linux", true)], spec, "/r")?.name,
-    "linux",
-  );
-  assert.equal(selectExecutor([make("wasm", true), make("linux", true)], spec, "/r")?.name, "wasm");
-  assert.equal(selectExecutor([make("wasm", false)], spec, "/r"), undefined);
 });

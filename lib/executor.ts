@@ -1,14 +1,16 @@
 /**
  * The Executor interface: how a container's workload is run once the init has prepared the
  * container. The Linux executor (an ELF via execve) and the Wasm executor (a WASI module run
- * by denki's own host) implement it; `main.ts` hands the list to the lifecycle, and `lib/`
- * refers to this interface by type only.
+ * by denki's own host) live in `executors/` and implement it; `main.ts` registers them
+ * (`executors/mod.ts`) in an ExecutorRegistry (executor_registry.ts), and nothing in `lib/`
+ * imports from `executors/` (tests/repo_test.ts checks this). The lifecycle decides by an
+ * executor's properties (`inProcess`, `ownSandbox`), never by its name.
  *
  * The environment is explicit input: `handleEnvs` decides what reaches the workload, built
  * from `process.env` of config.json alone, never from the environment denki was started with.
  */
-import type { Spec } from "../lib/spec/config.ts";
-import type { CredentialPlan, RlimitPlan, SeccompPlan } from "../lib/spawn/steps.ts";
+import type { Spec } from "./spec/config.ts";
+import type { CredentialPlan, RlimitPlan, SeccompPlan } from "./spawn/steps.ts";
 
 /**
  * What is still to be applied when the executor takes over: the init has done everything
@@ -33,7 +35,7 @@ export interface ExecContext {
   preserveFds: number;
   /** The container root as this process sees it: "/" after the root switch, else the rootfs. */
   root: string;
-  /** True in the rootless sandbox: no namespaces, no root switch (Wasm only). */
+  /** True in the rootless sandbox: no namespaces, no root switch (`ownSandbox` executors). */
   sandbox: boolean;
   /** The bundle directory (bind mount sources are relative to it). */
   bundle: string;
@@ -58,6 +60,13 @@ export interface Executor {
    * replacing it with execve: the init's Deno then lives as long as the container.
    */
   readonly inProcess?: boolean;
+  /**
+   * True when the executor confines the workload by itself (the Wasm host: WASI in a Worker
+   * with exactly the container's directories as Deno permissions), so it can run without root
+   * and without namespaces. `create` runs such a workload in that sandbox when the caller is
+   * not root or the config asks for no namespaces; any other executor needs both.
+   */
+  readonly ownSandbox?: boolean;
   /**
    * True when this executor runs the workload; false lets the next one try. `rootfs` is the
    * host path at `create` and "/" inside the init once the root is switched.
