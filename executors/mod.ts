@@ -4,11 +4,13 @@
  * commands, which run no workload, never read the Wasm host.
  */
 import type { ExecutorRegistry } from "../lib/executor_registry.ts";
+import { WASM_ANNOTATIONS } from "./wasm/annotations.ts";
 
 /** Registers the executors in the order `create` asks them: Linux last, it runs any program. */
 export function registerExecutors(registry: ExecutorRegistry): void {
   registry.register({
     name: "wasm",
+    annotations: Object.keys(WASM_ANNOTATIONS),
     load: async () => (await import("./wasm/executor.ts")).wasmExecutor,
   });
   registry.register({

@@ -11,6 +11,8 @@ import type { Executor } from "./executor.ts";
 export interface ExecutorEntry {
   /** The name the loaded executor has (`Executor.name`); the init finds it by this name. */
   readonly name: string;
+  /** Config annotations that choose this executor (known without loading it). */
+  readonly annotations?: readonly string[];
   load(): Promise<Executor>;
 }
 
@@ -34,6 +36,11 @@ export class ExecutorRegistry {
   /** The registered names, in the order they are asked. */
   get names(): string[] {
     return this.#entries.map((e) => e.name);
+  }
+
+  /** Every config annotation that chooses an executor, in registration order. */
+  get annotations(): string[] {
+    return this.#entries.flatMap((e) => e.annotations ?? []);
   }
 
   /** Every executor, loaded, in the order they are asked (what `create` selects from). */

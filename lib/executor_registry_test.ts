@@ -83,3 +83,12 @@ Deno.test("ExecutorRegistry: an entry whose executor has another name fails to l
   );
   await assert.rejects(registry.all(), /it calls itself "linux"/);
 });
+
+Deno.test("ExecutorRegistry: the annotations that choose executors are known without loading them", () => {
+  const registry = new ExecutorRegistry();
+  const load = () => Promise.reject(new Error("must not load"));
+  registry.register({ name: "a", annotations: ["x.handler", "x.variant"], load });
+  registry.register({ name: "b", load });
+  registry.register({ name: "c", annotations: ["c.kind"], load });
+  assert.deepEqual(registry.annotations, ["x.handler", "x.variant", "c.kind"]);
+});

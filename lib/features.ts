@@ -9,12 +9,15 @@ import { HOOK_KINDS, SECCOMP_ACTIONS, SECCOMP_FLAGS, SECCOMP_OPERATORS } from ".
 import { SCMP_ARCHES } from "./plan/seccomp/tables.ts";
 import { knownMountOptions } from "./plan/mount_options.ts";
 import { CAPABILITIES } from "./plan/capabilities.ts";
+import type { ExecutorRegistry } from "./executor_registry.ts";
 
 /** Namespace types the Linux executor creates or joins (user: later, it needs one thread). */
 const NAMESPACES = ["cgroup", "ipc", "mount", "network", "pid", "time", "uts"];
 
-/** The features JSON object, in the runtime-spec's field order. */
-export function features(): Record<string, unknown> {
+/** The features JSON object, in the runtime-spec's field order; executors as registered. */
+export function features(
+  executors: Pick<ExecutorRegistry, "names" | "annotations">,
+): Record<string, unknown> {
   return {
     ociVersionMin: `1.${MIN_MINOR}.0`,
     ociVersionMax: `1.${MAX_MINOR}.0`,
@@ -42,10 +45,10 @@ export function features(): Record<string, unknown> {
     annotations: {
       "dev.denki.version": DENKI_VERSION,
       "dev.denki.deno.version": Deno.version.deno,
-      "dev.denki.executors": "linux,wasm",
+      "dev.denki.executors": [...executors.names].sort().join(","),
     },
     // These choose the executor: the workload then runs as Wasm, not as the ELF a caller
     // might expect from the same rootfs.
-    potentiallyUnsafeConfigAnnotations: ["run.oci.handler", "module.wasm.image/variant"],
+    potentiallyUnsafeConfigAnnotations: executors.annotations,
   };
 }

@@ -2,6 +2,7 @@
 import { DenkiError } from "../../lib/errors.ts";
 import type { Spec } from "../../lib/spec/config.ts";
 import { WASI_FUNCTIONS } from "./wasi/functions.ts";
+import { WASM_ANNOTATIONS } from "./annotations.ts";
 import { pathOf } from "../../lib/linux/lookpath.ts";
 import { Vfs } from "./wasi/vfs.ts";
 import { capMemory, type GuestLimits, MemoryLimitError, WASM_PAGE } from "./limits.ts";
@@ -12,7 +13,7 @@ export const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 /** Annotations that ask for the Wasm executor. */
 export function wantsWasm(spec: Spec): boolean {
   const a = spec.annotations ?? {};
-  return a["run.oci.handler"] === "wasm" || a["module.wasm.image/variant"] === "compat";
+  return Object.entries(WASM_ANNOTATIONS).some(([key, value]) => a[key] === value);
 }
 
 /** The host path of a guest path inside `root`, resolved without leaving it; undefined if missing. */

@@ -7,7 +7,7 @@ export const command: DenkiCommand<Record<never, never>> = {
   description: "Lists only what this build of denki implements; an empty list means none.",
   args: [],
   options: {},
-  run() {
-    console.log(JSON.stringify(features(), null, 4));
+  run({ globals }) {
+    console.log(JSON.stringify(features(globals.executors), null, 4));
   },
 };
