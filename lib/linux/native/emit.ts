@@ -103,6 +103,21 @@ export class Emit {
     return fd;
   }
 
+  /**
+   * Makes (if missing) and opens directory `name` right below `parent`, an fd of a directory
+   * the init itself just mounted (a fresh tmpfs: nothing of the image is in it), without a
+   * walk from the root; a link there is refused rather than followed.
+   */
+  dirBelow(parent: Slot, name: string, what: string): Slot {
+    const s = this.s;
+    const fail = `${this.who}: ${what}`;
+    s.call("mkdirat", [parent, this.str(name), 0o755], fail, { ok: [Errno.EEXIST] });
+    const fd = s.slot();
+    const flags = O_PATH | oDirectory(this.arch) | oNofollow(this.arch) | O_CLOEXEC;
+    s.call("openat", [parent, this.str(name), flags], fail, { into: fd });
+    return fd;
+  }
+
   /** The /proc/self/fd path of a slot's fd (a mount target or source that cannot move). */
   fdPath(fd: Slot): Data {
     return this.s.format("/proc/self/fd/", fd, "name an fd");

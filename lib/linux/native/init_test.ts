@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Errno } from "../../plan/errno.ts";
 import { MS } from "../../plan/mount_options.ts";
+import { oNofollow } from "../../plan/abi.ts";
 import { interpret } from "../../spawn/interp.ts";
 import { Script } from "../../spawn/script.ts";
 import type { SeccompPlan } from "../../spawn/steps.ts";
@@ -58,7 +59,11 @@ function cstr(ptr: bigint): string {
  * Runs the plan's script against a fake kernel. `fail` picks calls that fail (with an errno);
  * every other call succeeds: opens return new fds, reads and writes their whole length.
  */
-async function run(spec: Spec, fail: (c: Call) => number | undefined = () => undefined) {
+async function run(
+  spec: Spec,
+  fail: (c: Call) => number | undefined = () => undefined,
+  mountinfo = "1 0 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n",
+) {
   const rootfs = Deno.makeTempDirSync({ prefix: "denki-native-" });
   try {
     const seccomp: SeccompPlan | undefined = spec.linux?.seccomp
@@ -75,7 +80,7 @@ async function run(spec: Spec, fail: (c: Call) => number | undefined = () => und
       noPivot: false,
       noNewKeyring: true,
       seccomp,
-      mountinfo: "1 0 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n",
+      mountinfo,
     });
     const script = new Script(Deno.build.arch);
     nativeInitSteps(script, plan);
@@ -261,4 +266,39 @@ Deno.test("native init: rootfs mounts follow the config's order and MS flags", a
   assert.deepEqual(fresh.map((c) => c.s[2]), ["proc", "tmpfs"]);
   const flags = Number(fresh[1]!.args[3]);
   assert.equal(flags & (MS.NOSUID | MS.RDONLY), MS.NOSUID | MS.RDONLY);
+});
+
+Deno.test("native init: /sys/fs/cgroup is a fresh tmpfs with each hierarchy made right below it", async () => {
+  const mountinfo = [
+    "1 0 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
+    "30 1 0:25 / /sys/fs/cgroup ro,nosuid,nodev,noexec shared:9 - tmpfs tmpfs ro,mode=755",
+    "31 30 0:26 / /sys/fs/cgroup/memory rw,nosuid shared:10 - cgroup cgroup rw,memory",
+    "32 30 0:27 / /sys/fs/cgroup/pids rw,nosuid shared:11 - cgroup cgroup rw,pids",
+  ].join("\n") + "\n";
+  const { calls, code, lines } = await run(spec(), undefined, mountinfo);
+  assert.equal(code, undefined, JSON.stringify(lines));
+  const tmpfs = at(calls, "cgroup tmpfs", (c) =>
+    c.name === "mount" && c.s[2] === "tmpfs" &&
+    c.s[4] === "mode=755");
+  // The tmpfs's own fd: the first open of /sys/fs/cgroup in the root after it is mounted.
+  const open = calls.findIndex((c, i) =>
+    i > tmpfs && c.name === "openat2" && c.s[1] === "sys/fs/cgroup"
+  );
+  assert.ok(open > tmpfs, "opens the fresh tmpfs");
+  const fd = calls[open]!.ret!;
+  for (const name of ["memory", "pids"]) {
+    const mk = calls.findIndex((c, i) => i > open && c.name === "mkdirat" && c.s[1] === name);
+    assert.ok(mk > open, `makes ${name}`);
+    assert.equal(
+      calls[mk]!.args[0],
+      fd,
+      `${name} is made below the tmpfs, not walked from the root`,
+    );
+    const o = calls[mk + 1]!;
+    assert.equal(o.name, "openat");
+    assert.equal(o.args[0], fd);
+    assert.ok((Number(o.args[2]) & oNofollow(Deno.build.arch)) !== 0, "a link there is refused");
+    const mounted = calls.findIndex((c, i) => i > mk && c.name === "mount" && c.s[2] === "cgroup");
+    assert.ok(mounted > mk, `mounts the ${name} hierarchy`);
+  }
 });

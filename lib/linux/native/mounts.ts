@@ -103,23 +103,27 @@ function bind(
 function cgroupMount(e: Emit, root: Slot, m: PlannedMount, view: CgroupView, ns: boolean): void {
   const what = describe(m);
   const flags = m.flags & ~MS.RDONLY;
-  const one = (h: CgroupView["host"][number], dest: string) => {
+  // `open(create)` opens the mount point: made and opened below the root, or below `tmpfs`.
+  const one = (h: CgroupView["host"][number], open: (create: boolean) => Slot) => {
     const dir = ns ? undefined : view.own[h.mountPoint];
     if (!ns && dir === undefined) return;
-    const target = e.openIn(root, dest, "dir", what);
+    const target = open(true);
     if (dir !== undefined) e.mount(dir, e.fdPath(target), null, MS.BIND, null, what);
     else if (h.fstype === "cgroup2") {
       e.mount("cgroup2", e.fdPath(target), "cgroup2", flags, null, what);
     } else e.mount("cgroup", e.fdPath(target), "cgroup", flags, h.options, what);
     e.close(target);
     if ((m.flags & MS.RDONLY) || dir !== undefined) {
-      const again = e.openIn(root, dest, undefined, what);
+      const again = open(false);
       setattr(e, again, (m.flags & MS.RDONLY) | flags, 0, what);
       e.close(again);
     }
   };
   if (view.unifiedOnly) {
-    one(view.host.find((h) => h.mountPoint === "/sys/fs/cgroup")!, m.at);
+    one(
+      view.host.find((h) => h.mountPoint === "/sys/fs/cgroup")!,
+      (create) => e.openIn(root, m.at, create ? "dir" : undefined, what),
+    );
     return;
   }
   const base = e.openIn(root, m.at, "dir", what);
@@ -132,12 +136,16 @@ function cgroupMount(e: Emit, root: Slot, m: PlannedMount, view: CgroupView, ns:
     what,
   );
   e.close(base);
+  // The fresh tmpfs holds one directory per hierarchy, each made right below it (no walk from
+  // the root: nothing of the image is in a tmpfs this init just mounted).
+  const tmpfs = e.openIn(root, m.at, undefined, what);
   for (const h of view.host) {
     if (!h.mountPoint.startsWith("/sys/fs/cgroup/")) continue;
     const name = h.mountPoint.slice("/sys/fs/cgroup/".length);
     if (name.includes("/")) continue;
-    one(h, `${m.at}/${name}`);
+    one(h, () => e.dirBelow(tmpfs, name, what));
   }
+  e.close(tmpfs);
   if (m.flags & MS.RDONLY) {
     const top = e.openIn(root, m.at, undefined, what);
     setattr(e, top, MS.RDONLY, 0, what);
