@@ -5,19 +5,23 @@
  * so that one compiled plan is the only description of what an init does. Steps only Deno can
  * do (`special`) call back into denki; a fork is refused (a Deno process cannot fork).
  */
+import { Errno } from "../plan/errno.ts";
 import { callByNumber } from "../sys/call.ts";
-
-const MAGIC = 0x31304754534b4e44n;
-const INS_SIZE = 128;
-const N_NAMES = 134;
-const MAX_SLOTS = 64;
-const EINTR = 4;
-const F_IGNORE = 1;
-const F_EXPECT = 2;
-const F_EXIT_EOF = 4;
-const F_BRANCH = 8;
-const F_ON_ERROR = 16;
-const F_ON_OK = 32;
+import {
+  ARG_DATA,
+  ARG_SLOT,
+  F_BRANCH,
+  F_EXIT_EOF,
+  F_EXPECT,
+  F_IGNORE,
+  F_ON_ERROR,
+  F_ON_OK,
+  INS_SIZE,
+  MAGIC,
+  MAX_SLOTS,
+  N_NAMES,
+  OP,
+} from "./format.ts";
 
 /** What the interpreter cannot do itself. */
 export interface Host {
@@ -75,8 +79,8 @@ export async function interpret(bytes: Uint8Array, host: Host): Promise<void> {
   const arg = (at: number): bigint => {
     const kind = u32(at);
     const value = v.getBigInt64(at + 8, true);
-    if (kind === 1) return slots[Number(value)] ?? 0n;
-    if (kind === 2) return base + value;
+    if (kind === ARG_SLOT) return slots[Number(value)] ?? 0n;
+    if (kind === ARG_DATA) return base + value;
     return value;
   };
   const fail = (index: number, errno: number, thrown?: string): never => {
@@ -107,12 +111,12 @@ export async function interpret(bytes: Uint8Array, host: Host): Promise<void> {
       if (dst >= 0 && dst < MAX_SLOTS) slots[dst] = value;
     };
     switch (op) {
-      case 1: {
-        if (nr === host.cloneNr) fail(ip, 38);
+      case OP.syscall: {
+        if (nr === host.cloneNr) fail(ip, Errno.ENOSYS);
         let r: bigint;
         do {
           r = syscall(nr, [a(0), a(1), a(2), a(3), a(4), a(5)]);
-        } while (r === -BigInt(EINTR));
+        } while (r === -BigInt(Errno.EINTR));
         into(r);
         if (r < 0n && r > -4096n) {
           const errno = Number(-r);
@@ -137,53 +141,53 @@ export async function interpret(bytes: Uint8Array, host: Host): Promise<void> {
         }
         break;
       }
-      case 2:
-      case 3: {
+      case OP.poke32:
+      case OP.poke64: {
         const off = Number(v.getBigInt64(at + 32 + 16 + 8, true));
-        if (op === 2) dv.setUint32(off, Number(BigInt.asUintN(32, a(0))), true);
+        if (op === OP.poke32) dv.setUint32(off, Number(BigInt.asUintN(32, a(0))), true);
         else dv.setBigUint64(off, BigInt.asUintN(64, a(0)), true);
         break;
       }
-      case 4:
+      case OP.exit:
         host.exit(Number(v.getBigInt64(at + 32 + 8, true)));
         break;
-      case 5:
+      case OP.jump:
         ip = target;
         continue;
-      case 6: {
+      case OP.report: {
         const name = cstr(Number(a(1) - base));
         host.write(Number(a(0)), `{"type":"${name}","value":${a(2)}}\n`);
         break;
       }
-      case 7:
-      case 12: {
+      case OP.load32:
+      case OP.load64: {
         const off = Number(v.getBigInt64(at + 32 + 8, true));
-        into(op === 7 ? BigInt(dv.getInt32(off, true)) : dv.getBigInt64(off, true));
+        into(op === OP.load32 ? BigInt(dv.getInt32(off, true)) : dv.getBigInt64(off, true));
         break;
       }
-      case 8: {
+      case OP.format: {
         const line = `${cstr(Number(a(1) - base))}${a(0)}`;
         const off = Number(v.getBigInt64(at + 64 + 8, true));
         const cap = Number(v.getBigInt64(at + 80 + 8, true));
         const bytes = new TextEncoder().encode(line);
-        if (bytes.length + 1 > cap) fail(ip, 36);
+        if (bytes.length + 1 > cap) fail(ip, Errno.ENAMETOOLONG);
         data.set(bytes, off);
         data[off + bytes.length] = 0;
         break;
       }
-      case 9:
+      case OP.set:
         into(a(0));
         break;
-      case 10:
+      case OP.reports:
         text = a(0) !== 0n;
         fd = Number(a(1));
         fd2 = Number(a(2));
         failCode = Number(a(3));
         break;
-      case 11:
+      case OP.fail:
         fail(ip, Number(a(0)));
         break;
-      case 13: {
+      case OP.special: {
         try {
           await host.special(cstr(Number(a(0) - base)), cstr(Number(a(1) - base)));
         } catch (err) {
@@ -192,7 +196,7 @@ export async function interpret(bytes: Uint8Array, host: Host): Promise<void> {
         break;
       }
       default:
-        fail(ip, 22);
+        fail(ip, Errno.EINVAL);
     }
     ip++;
   }

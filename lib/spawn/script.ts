@@ -6,6 +6,22 @@
  */
 import { describeErrno, ERRNO } from "../plan/errno.ts";
 import { type SyscallName, syscallNumber } from "../sys/nr.ts";
+import {
+  ARG_DATA,
+  ARG_SLOT,
+  F_BRANCH,
+  F_EXIT_EOF,
+  F_EXPECT,
+  F_IGNORE,
+  F_ON_ERROR,
+  F_ON_OK,
+  HEADER_SIZE,
+  INS_SIZE,
+  MAGIC,
+  MAX_SLOTS,
+  N_NAMES,
+  OP,
+} from "./format.ts";
 
 /** A register of the stage: holds one call's result for later arguments (an fd, a pid). */
 export class Slot {
@@ -69,32 +85,6 @@ export interface Step {
   target?: Label;
 }
 
-const OP = {
-  syscall: 1,
-  poke32: 2,
-  poke64: 3,
-  exit: 4,
-  jump: 5,
-  report: 6,
-  load32: 7,
-  format: 8,
-  set: 9,
-  reports: 10,
-  fail: 11,
-  load64: 12,
-  special: 13,
-} as const;
-const F_IGNORE = 1;
-const F_EXPECT = 2;
-const F_EXIT_EOF = 4;
-const F_BRANCH = 8;
-const F_ON_ERROR = 16;
-const F_ON_OK = 32;
-const MAGIC = 0x31304754534b4e44n; // "DNKSTG01"
-const HEADER_SIZE = 64;
-const INS_SIZE = 128;
-const N_NAMES = 134;
-const MAX_SLOTS = 64;
 /** Text reports are cut to this; the stage's line buffer is 1 KiB. */
 const MAX_MESSAGE = 400;
 
@@ -392,10 +382,10 @@ export class Script {
       const a = s.args[i]!;
       const p = at + 32 + 16 * i;
       if (a instanceof Slot) {
-        v.setUint32(p, 1, true);
+        v.setUint32(p, ARG_SLOT, true);
         v.setUint32(p + 8, a.index, true);
       } else if (a instanceof Data) {
-        v.setUint32(p, 2, true);
+        v.setUint32(p, ARG_DATA, true);
         v.setUint32(p + 8, a.offset, true);
       } else if (typeof a === "number" && Number.isInteger(a) && a >= 0 && a <= 0xffffffff) {
         v.setUint32(p + 8, a, true);
