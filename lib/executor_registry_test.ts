@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
-import { type Executor, selectExecutor, specEnv } from "./executor.ts";
+import { type Executor, selectExecutor } from "./executor.ts";
 import { ExecutorRegistry } from "./executor_registry.ts";
 import { DenkiError } from "./errors.ts";
 import type { Spec } from "./spec/config.ts";
+import { fakeExecutor } from "./_fake_executor.ts";
 
 const spec: Spec = { ociVersion: "1.3.0", process: { cwd: "/", args: ["x"] } };
-
-/** A stand-in executor: handles a spec when `can` says so; never runs anything. */
-function fake(name: string, can: (spec: Spec, rootfs: string) => boolean): Executor {
-  return {
-    name,
-    canHandle: can,
-    validate: () => {},
-    handleEnvs: specEnv,
-    exec: () => Promise.reject(new Error("not run in this test")),
-  };
-}
 
 /** A registry of fakes that records which executors were loaded, in order. */
 function recording(executors: Executor[]) {
@@ -34,8 +24,8 @@ function recording(executors: Executor[]) {
 }
 
 Deno.test("ExecutorRegistry: registering loads nothing; all() loads every one, in order", async () => {
-  const first = fake("first", () => false);
-  const second = fake("second", () => true);
+  const first = fakeExecutor("first", () => false);
+  const second = fakeExecutor("second", () => true);
   const { registry, loads } = recording([first, second]);
   assert.deepEqual(registry.names, ["first", "second"]);
   assert.deepEqual(loads, [], "nothing loaded by registering");
@@ -46,7 +36,10 @@ Deno.test("ExecutorRegistry: registering loads nothing; all() loads every one, i
 });
 
 Deno.test("ExecutorRegistry: get() loads only the named executor, once", async () => {
-  const { registry, loads } = recording([fake("wasm", () => true), fake("linux", () => true)]);
+  const { registry, loads } = recording([
+    fakeExecutor("wasm", () => true),
+    fakeExecutor("linux", () => true),
+  ]);
   const linux = await registry.get("linux");
   assert.equal(linux.name, "linux");
   assert.deepEqual(loads, ["linux"], "the other executor's code is never read");
@@ -56,7 +49,10 @@ Deno.test("ExecutorRegistry: get() loads only the named executor, once", async (
 });
 
 Deno.test("ExecutorRegistry: an unknown name is a DenkiError naming it and the known ones", async () => {
-  const { registry, loads } = recording([fake("wasm", () => true), fake("linux", () => true)]);
+  const { registry, loads } = recording([
+    fakeExecutor("wasm", () => true),
+    fakeExecutor("linux", () => true),
+  ]);
   await assert.rejects(
     registry.get("vm"),
     (err: unknown) =>
@@ -67,8 +63,11 @@ Deno.test("ExecutorRegistry: an unknown name is a DenkiError naming it and the k
 });
 
 Deno.test("ExecutorRegistry: a name registered twice or empty is refused", () => {
-  const { registry } = recording([fake("wasm", () => true)]);
-  const entry = (name: string) => ({ name, load: () => Promise.resolve(fake(name, () => true)) });
+  const { registry } = recording([fakeExecutor("wasm", () => true)]);
+  const entry = (name: string) => ({
+    name,
+    load: () => Promise.resolve(fakeExecutor(name, () => true)),
+  });
   assert.throws(() => registry.register(entry("wasm")), /register executor "wasm"/);
   assert.throws(() => registry.register(entry("")), /register executor ""/);
   assert.deepEqual(registry.names, ["wasm"]);
@@ -76,7 +75,10 @@ Deno.test("ExecutorRegistry: a name registered twice or empty is refused", () =>
 
 Deno.test("ExecutorRegistry: an entry whose executor has another name fails to load", async () => {
   const registry = new ExecutorRegistry();
-  registry.register({ name: "wasm", load: () => Promise.resolve(fake("linux", () => true)) });
+  registry.register({
+    name: "wasm",
+    load: () => Promise.resolve(fakeExecutor("linux", () => true)),
+  });
   await assert.rejects(
     registry.get("wasm"),
     /load executor "wasm": it calls itself "linux"/,

@@ -1,22 +1,12 @@
 import assert from "node:assert/strict";
-import { type Executor, selectExecutor, specEnv } from "./executor.ts";
+import { selectExecutor, specEnv } from "./executor.ts";
 import type { Spec } from "./spec/config.ts";
+import { fakeExecutor } from "./_fake_executor.ts";
 
 const spec: Spec = {
   ociVersion: "1.3.0",
   process: { cwd: "/", args: ["x"], env: ["B=2", "A=1", "PATH=/bin"] },
 };
-
-/** A stand-in executor: handles a spec when `can` says so; never runs anything. */
-function fake(name: string, can: (spec: Spec, rootfs: string) => boolean): Executor {
-  return {
-    name,
-    canHandle: can,
-    validate: () => {},
-    handleEnvs: specEnv,
-    exec: () => Promise.reject(new Error("not run in this test")),
-  };
-}
 
 Deno.test("specEnv: exactly process.env in order, as a copy", () => {
   const env = specEnv(spec);
@@ -27,7 +17,7 @@ Deno.test("specEnv: exactly process.env in order, as a copy", () => {
 });
 
 Deno.test("selectExecutor: the first that can handle wins, cannot-handle falls through", () => {
-  const make = (name: string, can: boolean) => fake(name, () => can);
+  const make = (name: string, can: boolean) => fakeExecutor(name, () => can);
   assert.equal(
     selectExecutor([make("wasm", false), make("linux", true)], spec, "/r")?.name,
     "linux",
@@ -38,7 +28,7 @@ Deno.test("selectExecutor: the first that can handle wins, cannot-handle falls t
 
 Deno.test("selectExecutor: each executor probes the spec and the rootfs it is given", () => {
   const seen: string[] = [];
-  const probe = fake("probe", (s, rootfs) => {
+  const probe = fakeExecutor("probe", (s, rootfs) => {
     seen.push(`${s.process?.args?.[0]}@${rootfs}`);
     return rootfs === "/bundle/rootfs";
   });
