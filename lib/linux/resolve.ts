@@ -13,15 +13,11 @@ const MAX_LINKS = 40;
 /** What to create when the final component is missing. */
 export type CreateKind = "dir" | "file" | undefined;
 
-/** Splits an absolute (or root-relative) path into its non-empty components. */
-function components(path: string): string[] {
-  return path.split("/").filter((p) => p !== "" && p !== ".");
-}
-
-/** Lexically applies ".." within a component list, never above the root. */
-function clean(parts: string[]): string[] {
+/** Splits a container path into components, applying "." and ".." lexically, never above "/". */
+export function components(path: string): string[] {
   const out: string[] = [];
-  for (const p of parts) {
+  for (const p of path.split("/")) {
+    if (p === "" || p === ".") continue;
     if (p === "..") out.pop();
     else out.push(p);
   }
@@ -38,12 +34,38 @@ function openResolved(rootFd: number, parts: readonly string[]): { fd: number; e
 }
 
 /**
+ * The deepest prefix of `parts` that resolves: an O_PATH fd of it (the caller closes) and the
+ * index of the first component that does not, `parts.length` when all do.
+ */
+function deepestResolved(
+  rootFd: number,
+  parts: readonly string[],
+): { fd: number; missing: number } | { errno: number } {
+  let parent = openResolved(rootFd, []);
+  if (parent.fd < 0) return { errno: parent.errno };
+  let i = 0;
+  for (; i < parts.length; i++) {
+    const next = openResolved(rootFd, parts.slice(0, i + 1));
+    if (next.fd < 0) break;
+    sc.close(parent.fd);
+    parent = next;
+  }
+  return { fd: parent.fd, missing: i };
+}
+
+/** `parts` with its component `i`, a symlink to `target`, replaced by what it points to. */
+function followLink(parts: readonly string[], i: number, target: string): string[] {
+  const base = target.startsWith("/") ? "" : parts.slice(0, i).join("/");
+  return components([base, target, ...parts.slice(i + 1)].join("/"));
+}
+
+/**
  * Opens `path` inside the root (an O_PATH fd), creating what is missing when `create` says so:
  * directories for every missing parent, and the final component as a directory or an empty
  * file. Returns an O_PATH fd the caller closes; `/proc/self/fd/<fd>` names the same object.
  */
 export function openInRoot(rootFd: number, path: string, create: CreateKind): number {
-  let parts = clean(components(path));
+  let parts = components(path);
   let links = 0;
   for (;;) {
     const whole = openResolved(rootFd, parts);
@@ -52,25 +74,17 @@ export function openInRoot(rootFd: number, path: string, create: CreateKind): nu
       throw new SyscallError("openat2", path, whole.errno);
     }
     // Find the first missing component and make it, under its resolved parent.
-    let i = 0;
-    let parent = openResolved(rootFd, []);
-    if (parent.fd < 0) throw new SyscallError("openat2", "/", parent.errno);
+    const parent = deepestResolved(rootFd, parts);
+    if ("errno" in parent) throw new SyscallError("openat2", "/", parent.errno);
+    const i = parent.missing;
     try {
-      for (; i < parts.length; i++) {
-        const next = openResolved(rootFd, parts.slice(0, i + 1));
-        if (next.fd < 0) break;
-        sc.close(parent.fd);
-        parent = next;
-      }
       if (i === parts.length) continue; // appeared meanwhile
       const name = parts[i]!;
       const type = sc.fileType(parent.fd, name);
       if (type === sc.S_IFLNK) {
         // A dangling symlink: follow it ourselves, inside the root.
         if (++links > MAX_LINKS) throw new SyscallError("openat2", path, sc.Errno.ELOOP);
-        const target = sc.readlinkat(parent.fd, name) ?? "";
-        const base = target.startsWith("/") ? [] : parts.slice(0, i);
-        parts = clean([...base, ...components(target), ...parts.slice(i + 1)]);
+        parts = followLink(parts, i, sc.readlinkat(parent.fd, name) ?? "");
         continue;
       }
       if (type !== undefined) {
@@ -102,22 +116,14 @@ export function openInRoot(rootFd: number, path: string, create: CreateKind): nu
  * link lands where the Deno init would put it, inside the root.
  */
 export function throughDanglingLinks(rootFd: number, path: string): string {
-  let parts = clean(components(path));
+  let parts = components(path);
   for (let links = 0; links <= MAX_LINKS; links++) {
-    let i = 0;
-    let parent = openResolved(rootFd, []);
-    if (parent.fd < 0) return `/${parts.join("/")}`;
+    const parent = deepestResolved(rootFd, parts);
+    if ("errno" in parent) break;
+    const i = parent.missing;
     try {
-      for (; i < parts.length; i++) {
-        const next = openResolved(rootFd, parts.slice(0, i + 1));
-        if (next.fd < 0) break;
-        sc.close(parent.fd);
-        parent = next;
-      }
       if (i === parts.length || sc.fileType(parent.fd, parts[i]!) !== sc.S_IFLNK) break;
-      const target = sc.readlinkat(parent.fd, parts[i]!) ?? "";
-      const base = target.startsWith("/") ? [] : parts.slice(0, i);
-      parts = clean([...base, ...components(target), ...parts.slice(i + 1)]);
+      parts = followLink(parts, i, sc.readlinkat(parent.fd, parts[i]!) ?? "");
     } finally {
       sc.close(parent.fd);
     }

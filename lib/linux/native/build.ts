@@ -16,9 +16,8 @@ import { retainedCaps } from "../launch.ts";
 import { envWithHome, pathOf } from "../lookpath.ts";
 import { parseCgroupMounts, planMounts } from "../mounts.ts";
 import { checkCapabilities, credentialPlan, rlimitPlans } from "../process.ts";
-import { throughDanglingLinks } from "../resolve.ts";
+import { components, throughDanglingLinks } from "../resolve.ts";
 import { hostProcAndSys, parentMountPoint, PROPAGATION } from "../rootfs.ts";
-import { components } from "./emit.ts";
 import type { NativePlan, PlannedMount } from "./plan.ts";
 
 /** What `create` knows besides the config when it plans a native init. */

@@ -20,20 +20,10 @@ import {
 } from "../../plan/abi.ts";
 import { Errno } from "../../plan/errno.ts";
 import type { Data, Label, Script, Slot } from "../../spawn/script.ts";
+import { components } from "../resolve.ts";
 
 /** What to create when a path is missing: directories all the way, or a file at the end. */
 export type Create = "dir" | "file" | undefined;
-
-/** Splits a container path into components, applying "." and ".." lexically inside the root. */
-export function components(path: string): string[] {
-  const out: string[] = [];
-  for (const p of path.split("/")) {
-    if (p === "" || p === ".") continue;
-    if (p === "..") out.pop();
-    else out.push(p);
-  }
-  return out;
-}
 
 /** The moves of an init script, bound to one Script and one report prefix ("denki init"). */
 export class Emit {
