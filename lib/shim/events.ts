@@ -42,7 +42,7 @@ export class Publisher {
 
   /** Waits until every queued event was sent or dropped, at most `ms`. */
   async flush(ms: number): Promise<void> {
-    let timer: number | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       this.#draining,
       new Promise<void>((r) => (timer = setTimeout(r, ms))),

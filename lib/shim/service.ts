@@ -27,7 +27,7 @@ import { currentStatus } from "../state/proc.ts";
 import { StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
 import * as m from "./proto/messages.ts";
-import type { MessageInit } from "./proto/wire.ts";
+import type { MessageInit, Schema } from "./proto/wire.ts";
 import { Code, type Handler, TtrpcError, unary } from "./ttrpc.ts";
 import type { Publisher } from "./events.ts";
 import { type Exit, Reaper } from "./reaper.ts";
@@ -120,14 +120,14 @@ export class TaskService {
   /** The handlers to register under containerd.task.v2.Task. */
   handlers(): Record<string, Handler> {
     const h = <Req, Res>(
-      req: m.Schema<Req>,
-      res: m.Schema<Res>,
+      req: Schema<Req>,
+      res: Schema<Res>,
       fn: (r: Req) => Promise<MessageInit<Res>>,
       serial = true,
     ): Handler =>
       unary(req, res, async (r) => {
         try {
-          return (serial ? await this.#one(() => fn(r)) : await fn(r)) as Partial<Res>;
+          return serial ? await this.#one(() => fn(r)) : await fn(r);
         } catch (err) {
           throw statusOf(err);
         }
@@ -333,7 +333,7 @@ export class TaskService {
     // A created init is killed by the delete: its exit comes from the reaper.
     const exit = await Promise.race([
       proc.exited,
-      new Promise<undefined>((res) => setTimeout(res, 10_000)),
+      new Promise<undefined>((res) => setTimeout(() => res(undefined), 10_000)),
     ]);
     for (const e of task.execs.values()) e.stdio?.close();
     proc.stdio?.close();
