@@ -118,7 +118,6 @@ async function report(err: unknown, log: Logger | undefined): Promise<number> {
   return 1;
 }
 
-
 /** The shim's arguments when this process is containerd's shim, else undefined. */
 async function shimArgs(argv: readonly string[]): Promise<readonly string[] | undefined> {
   if (argv[0] === SHIM_FLAG) return argv.slice(1);
@@ -132,6 +131,8 @@ async function shimArgs(argv: readonly string[]): Promise<readonly string[] | un
 if (import.meta.main) {
   const shim = await shimArgs(Deno.args);
   Deno.exit(
-    shim === undefined ? await main(Deno.args) : await (await import("./lib/shim/main.ts")).shimMain(shim),
+    shim === undefined
+      ? await main(Deno.args)
+      : await (await import("./lib/shim/main.ts")).shimMain(shim),
   );
 }

@@ -115,6 +115,5 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   }
   await publisher.flush(5000);
   publisher.close();
-  reaper.close();
   return 0;
 }

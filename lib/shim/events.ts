@@ -5,7 +5,7 @@
  * with a warning, so one missing containerd never makes the shim hold memory without bound.
  */
 import type { Logger } from "../log.ts";
-import { EVENTS_SERVICE, eventForward, ForwardRequest, type TaskEvents } from "./proto/messages.ts";
+import { eventForward, EVENTS_SERVICE, ForwardRequest, type TaskEvents } from "./proto/messages.ts";
 import { encode, type MessageInit } from "./proto/wire.ts";
 import { TtrpcClient, TtrpcError } from "./ttrpc.ts";
 

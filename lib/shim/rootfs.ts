@@ -51,7 +51,9 @@ function mountOne(m: RootfsMount, target: string): void {
     sc.mount(m.source, target, m.type, flags, data);
   } catch (err) {
     throw new DenkiError(
-      `cannot mount the rootfs (${m.type} from ${m.source}) on ${target}: ${(err as Error).message}`,
+      `cannot mount the rootfs (${m.type} from ${m.source}) on ${target}: ${
+        (err as Error).message
+      }`,
     );
   }
 }

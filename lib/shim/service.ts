@@ -230,16 +230,21 @@ export class TaskService {
       for (const fd of fds ?? []) sc.setCloexec(fd, false);
       let created;
       try {
-        created = await createContainer(this.#d.root, {
-          id: r.id,
-          bundle: r.bundle,
-          noPivot: false,
-          noNewKeyring: false,
-          preserveFds: 0,
-          // The shim holds the stdio: a terminal's master comes back here, as in `run`.
-          foreground: true,
-          stdio: fds,
-        }, await this.#d.executors.all(), this.#d.log);
+        created = await createContainer(
+          this.#d.root,
+          {
+            id: r.id,
+            bundle: r.bundle,
+            noPivot: false,
+            noNewKeyring: false,
+            preserveFds: 0,
+            // The shim holds the stdio: a terminal's master comes back here, as in `run`.
+            foreground: true,
+            stdio: fds,
+          },
+          await this.#d.executors.all(),
+          this.#d.log,
+        );
       } finally {
         for (const fd of fds ?? []) sc.setCloexec(fd, true);
         stdio.handedOver();
@@ -286,11 +291,17 @@ export class TaskService {
       let started;
       try {
         const spec = proc.spec!;
-        started = await startExec(this.#d.root, r.id, {
-          process: () => spec,
-          preserveFds: 0,
-          ignorePaused: false,
-        }, fds, this.#d.log);
+        started = await startExec(
+          this.#d.root,
+          r.id,
+          {
+            process: () => spec,
+            preserveFds: 0,
+            ignorePaused: false,
+          },
+          fds,
+          this.#d.log,
+        );
       } finally {
         for (const fd of fds ?? []) sc.setCloexec(fd, true);
         stdio.handedOver();

@@ -8,9 +8,9 @@ import type { BlkioEntry } from "../cgroups/stats_format.ts";
 import {
   type Any,
   type BlkIOEntry,
+  type MemoryEntry,
   Metrics,
   METRICS_TYPE_URL,
-  type MemoryEntry,
   toAny,
 } from "./proto/messages.ts";
 import type { MessageInit } from "./proto/wire.ts";
@@ -46,7 +46,8 @@ const RENAMED: Record<string, string> = {
 
 /** memory.stat's counters under the Metrics field names (total_x becomes totalX). */
 function memoryCounters(raw: Record<string, bigint>): Record<string, bigint> {
-  const camel = (k: string) => RENAMED[k] ?? k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+  const camel = (k: string) =>
+    RENAMED[k] ?? k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   const out: Record<string, bigint> = {};
   for (const [k, v] of Object.entries(raw)) {
     const name = k.startsWith("total_") ? camel(k.slice(6)) : camel(k);
