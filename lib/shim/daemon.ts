@@ -75,14 +75,13 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   const publisher = new Publisher(Deno.env.get("TTRPC_ADDRESS") ?? "", flags.namespace, log);
   const executors = new ExecutorRegistry();
   registerExecutors(executors);
-  let service: TaskService | undefined;
   // Orphans are reaped only between lifecycle calls: a call in flight may be waiting for a
   // child of its own by pid (a failed init, a stage).
-  const reaper = new Reaper(hookPids, () => service?.busy ?? true);
+  const reaper = new Reaper(hookPids, () => service.busy);
   const server = new TtrpcServer();
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  service = new TaskService({
+  const service = new TaskService({
     namespace: flags.namespace,
     root,
     executors,
