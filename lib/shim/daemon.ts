@@ -77,11 +77,11 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   registerExecutors(executors);
   // Orphans are reaped only between lifecycle calls: a call in flight may be waiting for a
   // child of its own by pid (a failed init, a stage).
-  const reaper = new Reaper(hookPids, () => service.busy);
+  const reaper: Reaper = new Reaper(hookPids, (): boolean => service.busy);
   const server = new TtrpcServer();
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
-  const service = new TaskService({
+  const service: TaskService = new TaskService({
     namespace: flags.namespace,
     root,
     executors,
