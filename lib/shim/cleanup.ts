@@ -13,6 +13,7 @@ import { STATE_ROOT } from "./names.ts";
 import { DeleteResponse, toTimestamp } from "./proto/messages.ts";
 import { encode } from "./proto/wire.ts";
 import { unmountRootfs } from "./rootfs.ts";
+import { canConnect, SOCKET_DIR } from "./start.ts";
 
 /** SIGKILL's exit status, as containerd's runc shim reports a task it cleaned up. */
 const KILLED = 128 + 9;
@@ -34,8 +35,26 @@ export async function cleanupShim(flags: ShimFlags): Promise<number> {
     log.warn(`delete ${flags.id}: ${(err as Error).message}`);
   }
   unmountRootfs(`${bundle}/rootfs`);
+  await removeDeadSocket(bundle);
   const out = encode(DeleteResponse, { pid, exitStatus: KILLED, exitedAt: toTimestamp() });
   let off = 0;
   while (off < out.length) off += await Deno.stdout.write(out.subarray(off));
   return 0;
+}
+
+/** The daemon's socket, when it died without removing it (nothing answers there any more). */
+async function removeDeadSocket(bundle: string): Promise<void> {
+  let address: string;
+  try {
+    address = Deno.readTextFileSync(`${bundle}/address`).trim();
+  } catch {
+    return;
+  }
+  const path = address.replace(/^unix:\/\//, "");
+  if (!path.startsWith(`${SOCKET_DIR}/`) || await canConnect(path)) return;
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // gone already
+  }
 }
