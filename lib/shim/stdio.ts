@@ -224,7 +224,10 @@ async function pump(from: number, to: number | undefined, stopped: () => boolean
   }
 }
 
-/** Opens what containerd asked for; on failure nothing stays open (a logger is killed). */
+/**
+ * Opens what containerd asked for. On failure no fd stays open; a logger already started gets
+ * end-of-file (or SIGKILL when it never became ready) and stays in loggerPids() for the reaper.
+ */
 export async function openStdio(
   req: StdioRequest,
   options: StdioOptions = {},
