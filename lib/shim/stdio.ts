@@ -55,17 +55,23 @@ export interface ProcessStdio {
   closeStdin(): void;
   /**
    * Resolves when all output has been copied out (the terminal copy reached the master's EIO,
-   * at most DRAIN_MS after this call); call after the process exited, before reporting the exit.
+   * at most `drainMs` after this call); call after the process exited, before reporting the exit.
    */
   drained(): Promise<void>;
   /** Releases every fd and copy loop; a logger is left to end at its end-of-file. Idempotent. */
   close(): void;
 }
 
-/** How long a logging binary may take to signal ready on fd 5. */
-export const LOGGER_READY_MS = 10_000;
-/** How long drained() waits for the terminal's output after the process exit. */
-export const DRAIN_MS = 2_000;
+/** Bounds on waits; the defaults suit containerd, tests shorten them. */
+export interface StdioOptions {
+  /** How long a logging binary may take to signal ready on fd 5 (default 10 s). */
+  loggerReadyMs?: number;
+  /** How long drained() waits for the terminal's output (default 2 s). */
+  drainMs?: number;
+}
+
+const LOGGER_READY_MS = 10_000;
+const DRAIN_MS = 2_000;
 
 const O_APPEND = 0o2000;
 const SIGKILL = 9;
@@ -168,6 +174,7 @@ async function startLogger(
   req: StdioRequest,
   own: (fd: number) => number,
   drop: (fd: number) => void,
+  readyMs: number,
 ): Promise<{ pid: number; outW: number; errW: number }> {
   const [outR, outW] = sc.pipe("logger stdout").map(own) as [number, number];
   const [errR, errW] = sc.pipe("logger stderr").map(own) as [number, number];
@@ -184,11 +191,11 @@ async function startLogger(
   setNonblocking(readyR);
   // Ready is a byte or end-of-file on fd 5 (the logger closing it or exiting), as containerd
   // accepts; only silence is a failure.
-  const revents = await waitFd(readyR, POLLIN, LOGGER_READY_MS);
+  const revents = await waitFd(readyR, POLLIN, readyMs);
   drop(readyR);
   if (revents === 0) {
-    sc.kill(pid, SIGKILL);
-    throw new DenkiError(`logging binary not ready after ${LOGGER_READY_MS / 1000} s`);
+    sc.kill(pid, SIGKILL); // left for the reaper, still in loggerPids()
+    throw new DenkiError(`logging binary not ready after ${readyMs} ms`);
   }
   return { pid, outW, errW };
 }
@@ -217,15 +224,25 @@ async function pump(from: number, to: number | undefined, stopped: () => boolean
   }
 }
 
-/** Opens what containerd asked for; on failure nothing stays open (a logger is killed). */
-export async function openStdio(req: StdioRequest): Promise<ProcessStdio> {
+/**
+ * Opens what containerd asked for. On failure no fd stays open; a logger already started gets
+ * end-of-file (or SIGKILL when it never became ready) and stays in loggerPids() for the reaper.
+ */
+export async function openStdio(
+  req: StdioRequest,
+  options: StdioOptions = {},
+): Promise<ProcessStdio> {
   const owned = new Set<number>();
   const own = (fd: number) => (owned.add(fd), fd);
   const drop = (fd: number) => {
     if (owned.delete(fd)) closeFd(fd);
   };
   try {
-    return await build(req, owned, own, drop);
+    return await build(req, { loggerReadyMs: LOGGER_READY_MS, drainMs: DRAIN_MS, ...options }, {
+      owned,
+      own,
+      drop,
+    });
   } catch (e) {
     for (const fd of owned) closeFd(fd);
     throw e;
@@ -234,9 +251,12 @@ export async function openStdio(req: StdioRequest): Promise<ProcessStdio> {
 
 async function build(
   req: StdioRequest,
-  owned: Set<number>,
-  own: (fd: number) => number,
-  drop: (fd: number) => void,
+  opts: Required<StdioOptions>,
+  { owned, own, drop }: {
+    owned: Set<number>;
+    own: (fd: number) => number;
+    drop: (fd: number) => void;
+  },
 ): Promise<ProcessStdio> {
   const out = naming("stdout", req.stdout, () => parseOutput(req.stdout, "stdout"));
   // A URI on stdout takes stderr too (containerd reads the scheme from stdout only).
@@ -258,7 +278,7 @@ async function build(
   let logger: { pid: number; outW: number; errW: number } | undefined;
   if (out.kind === "binary") {
     try {
-      logger = await startLogger(out, req, own, drop);
+      logger = await startLogger(out, req, own, drop, opts.loggerReadyMs);
     } catch (e) {
       throw new DenkiError(`stdout ${quote(out.uri, 200)}: ${causeOf(e)}`);
     }
@@ -276,7 +296,7 @@ async function build(
       sink = own(naming("stdout", out.path, () => openOutputPath(out.path)));
     }
     if (sink !== undefined) setNonblocking(sink);
-    return new Stdio(undefined, owned, stdin, sink, [], loggerPid);
+    return new Stdio(undefined, owned, stdin, sink, [], loggerPid, opts.drainMs);
   }
   let fd0: number;
   let stdinDest: number | undefined;
@@ -301,8 +321,7 @@ async function build(
       : open(err, "stderr");
   }
   const given = [fd0, fd1, fd2] as const;
-  const s = new Stdio(given, owned, stdin, stdinDest, [...new Set(given)], loggerPid);
-  return s;
+  return new Stdio(given, owned, stdin, stdinDest, [...new Set(given)], loggerPid, opts.drainMs);
 }
 
 class Stdio implements ProcessStdio {
@@ -319,6 +338,7 @@ class Stdio implements ProcessStdio {
     readonly dest: number | undefined,
     readonly toHandOver: number[],
     readonly loggerPid: number | undefined,
+    readonly drainMs: number,
   ) {
     if (fds !== undefined && stdin !== undefined) this.#copyStdin(dest);
   }
@@ -376,7 +396,7 @@ class Stdio implements ProcessStdio {
   async drained(): Promise<void> {
     if (this.#outputDone === undefined) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_MS)));
+    const late = new Promise<void>((r) => (timer = setTimeout(r, this.drainMs)));
     try {
       await Promise.race([this.#outputDone, late]);
     } finally {

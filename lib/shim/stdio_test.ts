@@ -19,6 +19,8 @@ import { loggerPids, loggerReaped, openStdio, parseOutput, type StdioRequest } f
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const fdCount = () => sc.listDir("/proc/self/fd").length;
+const F_GETFD = 1;
+const isCloexec = (fd: number) => (sc.attempt("fcntl", fd, F_GETFD, 0).ret & 1n) === 1n;
 
 function mkfifo(path: string): string {
   sc.mknodat(sc.AT_FDCWD, path, sc.S_IFIFO | 0o600, 0n);
@@ -111,6 +113,7 @@ withDir("fifos: bytes reach stdout and stderr, stdin ends only after CloseIO", a
   const outR = openReader(fout!);
   const errR = openReader(ferr!);
   const s = await openStdio(req({ stdin: fin!, stdout: fout!, stderr: ferr! }));
+  for (const fd of s.fds!) assert.ok(isCloexec(fd), `fd ${fd} is close-on-exec in the shim`);
   const w = openWriter(fin!);
   const pid = spawnContainer("cat; echo bye; echo oops >&2", s.fds!);
   s.handedOver();
@@ -242,6 +245,23 @@ withDir("errors are one line naming the path or URI, and leave nothing open", as
   }
 });
 
+withDir("binary://: a logger that never signals ready is killed and named", async (dir) => {
+  const logger = `${dir}/slow.sh`;
+  Deno.writeTextFileSync(logger, "#!/bin/sh\nexec sleep 30\n", { mode: 0o755 });
+  const uri = `binary://${logger}`;
+  const pidsBefore = new Set(loggerPids());
+  const t0 = performance.now();
+  await assert.rejects(
+    openStdio(req({ stdout: uri }), { loggerReadyMs: 200 }),
+    new RegExp(`^DenkiError: stdout "binary://.*slow.sh": logging binary not ready after 200 ms$`),
+  );
+  assert.ok(performance.now() - t0 < 2000);
+  const [pid] = [...loggerPids()].filter((p) => !pidsBefore.has(p));
+  assert.ok(pid !== undefined, "the killed logger is left for the reaper");
+  assert.deepEqual(await sc.waitChild(pid), { code: 137, signal: 9 });
+  assert.ok(loggerReaped(pid));
+});
+
 function hasPtmx(): boolean {
   try {
     sc.close(openPtmx());
@@ -292,5 +312,81 @@ Deno.test({
     } finally {
       Deno.removeSync(dir, { recursive: true });
     }
+  },
+});
+
+/** A pty pair in raw mode; the peer non-blocking, as a test's stand-in for the container. */
+function ptyPair(): { master: number; peer: number } {
+  const master = openPtmx();
+  unlockPty(master);
+  const peer = openPeer(master);
+  setTermios(peer, makeRaw(getTermios(peer)!));
+  setNonblocking(peer);
+  return { master, peer };
+}
+
+Deno.test({
+  name: "stdio: terminal output to a logger; drained() is bounded while the peer stays open" +
+    (hasPtmx() ? "" : " [skipped: /dev/ptmx cannot be opened]"),
+  ignore: !hasPtmx(),
+  async fn() {
+    const dir = Deno.makeTempDirSync({ prefix: "denki-stdio-" });
+    const before = fdCount();
+    try {
+      const logger = `${dir}/logger.sh`;
+      Deno.writeTextFileSync(
+        logger,
+        ["#!/bin/sh", 'cat <&4 > "$2.err" 5>&- &', "exec 5>&-", 'cat <&3 > "$2"', "wait"].join(
+          "\n",
+        ),
+        { mode: 0o755 },
+      );
+      const s = await openStdio(
+        req({ stdout: `binary://${logger}?o=${dir}/o.log`, terminal: true }),
+        {
+          drainMs: 300,
+        },
+      );
+      const { master, peer } = ptyPair();
+      s.attachConsole(master);
+      sc.writeAll(peer, enc.encode("via the logger"));
+      // A process still holding the peer: the output copy cannot end, drained() gives up.
+      const t0 = performance.now();
+      await s.drained();
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 250 && waited < 1500, `drained waited ${waited} ms`);
+      s.closeStdin(); // no stdin: a no-op
+      s.close();
+      sc.close(peer);
+      assert.deepEqual(await sc.waitChild(s.loggerPid!), { code: 0, signal: null });
+      loggerReaped(s.loggerPid!);
+      assert.equal(Deno.readTextFileSync(`${dir}/o.log`), "via the logger");
+      assert.equal(Deno.readTextFileSync(`${dir}/o.log.err`), "");
+      await pollIdle();
+      assert.equal(fdCount(), before, "fds leaked");
+    } finally {
+      Deno.removeSync(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "stdio: terminal without stdout discards the output; attachConsole twice is refused" +
+    (hasPtmx() ? "" : " [skipped: /dev/ptmx cannot be opened]"),
+  ignore: !hasPtmx(),
+  async fn() {
+    const before = fdCount();
+    const s = await openStdio(req({ terminal: true }));
+    const { master, peer } = ptyPair();
+    s.attachConsole(master);
+    const second = ptyPair();
+    assert.throws(() => s.attachConsole(second.master), /attach console fd \d+: twice/);
+    sc.close(second.peer);
+    sc.writeAll(peer, enc.encode("nobody reads this"));
+    sc.close(peer);
+    await s.drained();
+    s.close();
+    await pollIdle();
+    assert.equal(fdCount(), before, "fds leaked");
   },
 });

@@ -137,14 +137,18 @@ async function loop(): Promise<void> {
         view.setInt16(i * 8 + 4, i === 0 ? 1 : interest.get(fd)!, true);
       });
       polling = new Set(order.slice(1));
-      // -1 is EINTR in practice (the pool thread's errno is out of reach): poll again.
       const ready = await libc().poll(buf, BigInt(n), -1);
       polling = undefined;
       woken = false;
       while (tryCall("read", wake[0], drain, drain.length).n > 0);
       for (const fd of closeLater) close(fd);
       closeLater.clear();
-      if (ready <= 0) continue;
+      if (ready < 0) {
+        // EINTR in practice (the pool thread's errno is out of reach); a pause keeps a
+        // persistent failure (ENOMEM) from spinning.
+        await new Promise((r) => setTimeout(r, 10));
+        continue;
+      }
       const revents = new Map<number, number>();
       order.forEach((fd, i) => revents.set(fd, view.getInt16(i * 8 + 6, true)));
       for (const w of [...waiters]) {
