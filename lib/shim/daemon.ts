@@ -18,6 +18,7 @@ import { Publisher } from "./events.ts";
 import { Reaper } from "./reaper.ts";
 import { TaskService } from "./service.ts";
 import { STATE_ROOT } from "./names.ts";
+import { loggerReaped } from "./stdio.ts";
 
 /** A logger whose failures (containerd gone, its log fifo full) never reach the caller. */
 class ShimLogger extends Logger {
@@ -77,7 +78,11 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   registerExecutors(executors);
   // Orphans are reaped only between lifecycle calls: a call in flight may be waiting for a
   // child of its own by pid (a failed init, a stage).
-  const reaper: Reaper = new Reaper(hookPids, (): boolean => service.busy);
+  const reaper: Reaper = new Reaper(
+    hookPids,
+    (): boolean => service.busy,
+    (pid) => loggerReaped(pid),
+  );
   const server = new TtrpcServer();
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));

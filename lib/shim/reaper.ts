@@ -34,9 +34,17 @@ export class Reaper {
   /** True while no orphan may be reaped (a caller waits for a child of its own by pid). */
   #paused: () => boolean;
 
-  constructor(others: () => Iterable<number> = () => [], paused: () => boolean = () => false) {
+  /** Told each orphan's pid once it is reaped (a logging binary's, say). */
+  #reaped: (pid: number) => void;
+
+  constructor(
+    others: () => Iterable<number> = () => [],
+    paused: () => boolean = () => false,
+    reaped: (pid: number) => void = () => {},
+  ) {
     this.#others = others;
     this.#paused = paused;
+    this.#reaped = reaped;
   }
 
   /** Makes this process the reaper of its descendants' orphans (PR_SET_CHILD_SUBREAPER). */
@@ -96,7 +104,7 @@ export class Reaper {
       try {
         const fd = sc.pidfdOpen(pid);
         try {
-          sc.reap(fd);
+          if (sc.reap(fd) !== undefined) this.#reaped(pid);
         } finally {
           sc.close(fd);
         }
