@@ -351,9 +351,11 @@ class Reader {
         if (this.end - this.pos < 8) this.fail("truncated fixed64");
         this.pos += 8;
         return;
-      case LEN:
-        this.pos += this.length();
+      case LEN: {
+        const n = this.length(); // not `this.pos += this.length()`: that reads pos first
+        this.pos += n;
         return;
+      }
       case FIXED32:
         if (this.end - this.pos < 4) this.fail("truncated fixed32");
         this.pos += 4;
