@@ -11,6 +11,7 @@ import { GLOBAL_OPTIONS, loggerFor, resolveGlobals } from "./lib/commands/global
 import { Logger } from "./lib/log.ts";
 import { ExecutorRegistry } from "./lib/executor_registry.ts";
 import { registerExecutors } from "./executors/mod.ts";
+import { SHIM_FLAG, SHIM_NAME } from "./lib/shim/names.ts";
 
 const PROGRAM = "denki";
 
@@ -117,6 +118,21 @@ async function report(err: unknown, log: Logger | undefined): Promise<number> {
   return 1;
 }
 
+/** The shim's arguments when this process is containerd's shim, else undefined. */
+async function shimArgs(argv: readonly string[]): Promise<readonly string[] | undefined> {
+  if (argv[0] === SHIM_FLAG) return argv.slice(1);
+  if (!Deno.build.standalone) return undefined;
+  // The compiled binary serves both names: a link or copy named after the shim is the shim.
+  const { readTextRaw } = await import("./lib/sys/rawfs.ts");
+  const argv0 = (readTextRaw("/proc/self/cmdline") ?? "").split("\0")[0] ?? "";
+  return argv0.slice(argv0.lastIndexOf("/") + 1) === SHIM_NAME ? argv : undefined;
+}
+
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  const shim = await shimArgs(Deno.args);
+  Deno.exit(
+    shim === undefined
+      ? await main(Deno.args)
+      : await (await import("./lib/shim/main.ts")).shimMain(shim),
+  );
 }

@@ -34,6 +34,13 @@ function tail(bytes: Uint8Array): string {
   return last.length > 300 ? `...${last.slice(-300)}` : last;
 }
 
+const running = new Set<number>();
+
+/** Pids of hooks running now: Deno reaps them itself, so a subreaper must leave them alone. */
+export function hookPids(): Iterable<number> {
+  return running;
+}
+
 /** Runs one hook; throws a DenkiError naming the hook kind, path and what went wrong. */
 export async function runHook(kind: string, hook: Hook, state: HookState): Promise<void> {
   const what = `${kind} hook ${hook.path}`;
@@ -51,6 +58,7 @@ export async function runHook(kind: string, hook: Hook, state: HookState): Promi
   } catch (err) {
     throw new DenkiError(`${what}: cannot start: ${(err as Error).message}`);
   }
+  running.add(child.pid);
   let timer: ReturnType<typeof setTimeout> | undefined;
   let timedOut = false;
   if (hook.timeout !== undefined) {
@@ -77,6 +85,7 @@ export async function runHook(kind: string, hook: Hook, state: HookState): Promi
       throw new DenkiError(`${what} failed: ${why}${said ? `: ${said}` : ""}`);
     }
   } finally {
+    running.delete(child.pid);
     if (timer !== undefined) clearTimeout(timer);
   }
 }

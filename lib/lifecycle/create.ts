@@ -63,6 +63,12 @@ export interface CreateOptions {
    * (create keeps the pty master for it in Created.console) and one is refused, as in runc.
    */
   foreground?: boolean;
+  /**
+   * The fds the init gets as stdin, stdout and stderr (inheritable while create runs): a
+   * caller that holds the container's stdio itself, as the containerd shim does. Without a
+   * terminal only; replaces a foreground run's relay pipes.
+   */
+  stdio?: readonly [number, number, number] | undefined;
 }
 
 /** A created container: its record; its init is a child of this process (`run` waits on it). */
@@ -228,9 +234,11 @@ export async function createContainer(
   }
   const tty = spec.process!.terminal ? consoleEnds(opts.consoleSocket) : undefined;
   // As `runc run` does: a foreground process without a terminal gets pipes, relayed by `run`.
-  const pipes = opts.foreground && !spec.process!.terminal && !checked.sandbox
-    ? stdioPipes()
-    : undefined;
+  const pipes =
+    opts.foreground && !spec.process!.terminal && !checked.sandbox && opts.stdio === undefined
+      ? stdioPipes()
+      : undefined;
+  const childStdio = spec.process!.terminal ? undefined : opts.stdio ?? pipes?.child;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
   const channel = runtimeEnd(parentEnd);
@@ -253,7 +261,7 @@ export async function createContainer(
       else {
         ({ pid, script } = await launchInit(spec, argv, childEnd, channel, {
           inProcess: checked.inProcess,
-          stdio: pipes?.child,
+          stdio: childStdio,
           native,
           meanwhile,
         }));

@@ -4,7 +4,7 @@
  * OOM counter is polled (memory.oom_control on v1, memory.events on v2): one cheap read every
  * 100 ms works the same on both, where an eventfd would only cover v1.
  */
-import { collectStats, pageSizeName, toJson } from "../cgroups/stats.ts";
+import { collectStats, pageSizeName, type Stats, toJson } from "../cgroups/stats.ts";
 import { DenkiError } from "../errors.ts";
 import { readProcessInfo } from "../state/proc.ts";
 import { isAlive } from "../state/status.ts";
@@ -39,6 +39,13 @@ function hugePageSizes(): string[] {
   } catch {
     return [];
   }
+}
+
+/** A container's cgroup stats now (runc's types.Stats); refused once it has stopped. */
+export function containerStats(root: string, id: string): Stats {
+  const { status, cg } = withCgroup(root, id, "get stats of");
+  if (status === "stopped") throw new DenkiError(`container "${id}" is not running`);
+  return collectStats(cg, hugePageSizes());
 }
 
 /** Prints events until the container stops; with `once`, one stats event and returns. */

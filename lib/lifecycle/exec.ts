@@ -38,7 +38,7 @@ import { attachTerminal } from "./console_relay.ts";
 import { type ConsoleEnds, consoleEnds, receiveMaster } from "./console_socket.ts";
 import { FORWARDED, forwardSignals } from "./forward.ts";
 import { writePidFile } from "./pid_file.ts";
-import { stdioPipes } from "./stdio_relay.ts";
+import { type StdioPipes, stdioPipes } from "./stdio_relay.ts";
 
 /** What `exec` was asked to do. */
 export interface ExecOptions {
@@ -78,13 +78,8 @@ function checkedProcess(spec: Spec, process: Process, file: string): Process {
   return process;
 }
 
-/** Runs a new process in a running container; returns its exit status (0 when detached). */
-export async function execInContainer(
-  root: string,
-  id: string,
-  opts: ExecOptions,
-  log: Logger,
-): Promise<number> {
+/** The container and the checked process an exec runs (every check before anything starts). */
+function prepareExec(root: string, id: string, opts: ExecOptions) {
   const store = new StateStore(root);
   const rec = store.read(id);
   const status = currentStatus(rec, store.dirOf(id));
@@ -104,6 +99,17 @@ export async function execInContainer(
   }
   const { spec } = containerSpec(rec);
   const process = checkedProcess(spec, opts.process(spec), "the exec process");
+  return { rec, spec, process, seccompCache: seccompCacheDir(store.dirOf(id)) };
+}
+
+/** Runs a new process in a running container; returns its exit status (0 when detached). */
+export async function execInContainer(
+  root: string,
+  id: string,
+  opts: ExecOptions,
+  log: Logger,
+): Promise<number> {
+  const { rec, spec, process, seccompCache } = prepareExec(root, id, opts);
   // runc's rules: a detached terminal needs someone to hold its master, and a console
   // socket is only for a detached terminal.
   if (opts.detach && process.terminal && opts.consoleSocket === undefined) {
@@ -114,8 +120,43 @@ export async function execInContainer(
   }
   const tty = process.terminal ? consoleEnds(opts.consoleSocket) : undefined;
   try {
-    const seccompCache = seccompCacheDir(store.dirOf(id));
     return await spawnExec({ rec, spec, process, opts, tty, log, seccompCache });
+  } finally {
+    tty?.close();
+  }
+}
+
+/** A started exec process: its pid and, with a terminal, the pty master (close-on-exec). */
+export interface StartedExec {
+  pid: number;
+  master?: number;
+}
+
+/**
+ * Starts a process in a running container for a caller that holds its stdio itself (the
+ * containerd shim): `stdio` become its fds 0-2 (inheritable while this runs), or with a
+ * terminal the master comes back. It is left running, a child of this process.
+ */
+export async function startExec(
+  root: string,
+  id: string,
+  opts: Omit<ExecOptions, "detach" | "consoleSocket">,
+  stdio: readonly [number, number, number] | undefined,
+  log: Logger,
+): Promise<StartedExec> {
+  const { rec, spec, process, seccompCache } = prepareExec(root, id, { ...opts, detach: true });
+  const tty = process.terminal ? consoleEnds(undefined) : undefined;
+  try {
+    const job = { rec, spec, process, opts: { ...opts, detach: true }, tty, log, seccompCache };
+    const { pid } = await launchExec(job, process.terminal ? undefined : stdio);
+    if (tty?.keep === undefined) return { pid };
+    try {
+      return { pid, master: receiveMaster(tty.keep) };
+    } catch (err) {
+      sc.kill(pid, 9);
+      await sc.waitChild(pid);
+      throw err;
+    }
   } finally {
     tty?.close();
   }
@@ -161,7 +202,10 @@ function openInit(rec: ContainerRecord, spec: Spec): { join: NamespaceFd[]; root
  * cwd, user, capabilities, rlimits, filter) and execs. Nothing but that process, with nothing
  * of the host, is ever visible inside the container.
  */
-async function spawnExec(job: ExecJob): Promise<number> {
+async function launchExec(
+  job: ExecJob,
+  stdio?: readonly [number, number, number],
+): Promise<{ pid: number; pipes: StdioPipes | undefined }> {
   const { rec, spec, process, opts, tty, log } = job;
   const id = rec.id;
   const seccomp = spec.linux?.seccomp &&
@@ -170,7 +214,9 @@ async function spawnExec(job: ExecJob): Promise<number> {
   checkCapabilities(creds, retainedCaps(creds, seccomp));
   const { join, root } = openInit(rec, spec);
   // Foreground without a terminal: the process gets pipes, never the caller's own files.
-  const pipes = !opts.detach && tty === undefined ? stdioPipes() : undefined;
+  const pipes = !opts.detach && tty === undefined && stdio === undefined
+    ? stdioPipes()
+    : undefined;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
   const channel = runtimeEnd(parentEnd, "exec process");
@@ -197,7 +243,7 @@ async function spawnExec(job: ExecJob): Promise<number> {
           : { rows: process.consoleSize.height, cols: process.consoleSize.width },
         message: CONSOLE_MESSAGE,
       },
-      stdio: pipes?.child,
+      stdio: stdio ?? pipes?.child,
       umask: process.user?.umask ?? 0o022,
       cwd: process.cwd,
       tail: {
@@ -241,6 +287,25 @@ async function spawnExec(job: ExecJob): Promise<number> {
     }
     running = true;
     if (opts.pidFile !== undefined) writePidFile(opts.pidFile, pid);
+    return { pid, pipes };
+  } catch (err) {
+    pipes?.close();
+    if (pid !== undefined && !running) {
+      sc.kill(pid, 9);
+      await sc.waitChild(pid);
+    }
+    throw err;
+  } finally {
+    channel.close();
+    sc.close(root);
+  }
+}
+
+/** Runs the process (launchExec) and, in the foreground, relays its stdio until it exits. */
+async function spawnExec(job: ExecJob): Promise<number> {
+  const { opts, tty } = job;
+  const { pid, pipes } = await launchExec(job);
+  try {
     if (opts.detach) return 0;
     if (tty?.keep === undefined) {
       const stop = forwardSignals(pid);
@@ -259,15 +324,7 @@ async function spawnExec(job: ExecJob): Promise<number> {
       terminal.detach();
       stop();
     }
-  } catch (err) {
-    if (pid !== undefined && !running) {
-      sc.kill(pid, 9);
-      await sc.waitChild(pid);
-    }
-    throw err;
   } finally {
-    channel.close();
     pipes?.close();
-    sc.close(root);
   }
 }
