@@ -72,6 +72,20 @@ function assertShimStarted(c: Containerd, shim: Shim, id: string): void {
   assert.match(calls, new RegExp(`-id ${id} .*start|start.*-id ${id}( |$)`), calls);
 }
 
+/**
+ * The shim daemons of the namespace, each checked to be the shim under test: denki's is a
+ * Deno process (the launcher execs deno), runc's the containerd-shim-runc-v2 binary.
+ */
+function daemonsOf(c: Containerd, shim: Shim): number[] {
+  const pids = shimDaemons(c.ns);
+  for (const pid of pids) {
+    const exe = Deno.readLinkSync(`/proc/${pid}/exe`);
+    if (shim.name === "denki") assert.equal(exe, Deno.realPathSync(Deno.execPath()));
+    else assert.match(exe, /containerd-shim-runc-v2$/);
+  }
+  return pids;
+}
+
 /** Nothing of container `id` is left: state, cgroups, and (denki) the namespace's parents. */
 function assertGone(c: Containerd, shim: Shim, id: string): void {
   assert.ok(!exists(`${shim.stateRoot(c)}/${id}`), `no runtime state for ${id}`);
@@ -288,7 +302,7 @@ T("ctr events: create, start, exit (with the status), delete", async (c, shim) =
 T("containerd restarts (SIGTERM, then SIGKILL) under a running container", async (c, shim) => {
   const id = "survivor";
   const { pid } = await runDetached(c, shim, id, SLEEPER);
-  const [daemon] = shimDaemons(c.ns);
+  const [daemon] = daemonsOf(c, shim);
   assert.ok(daemon !== undefined, "one shim daemon");
   for (const signal of ["SIGTERM", "SIGKILL"] as const) {
     await c.restart(signal);
@@ -310,7 +324,7 @@ T("containerd's environment never reaches the workload", async (c, shim) => {
   const id = "envs";
   await runDetached(c, shim, id, SLEEPER);
   // The test is only worth something if the shim itself has the variable.
-  const [daemon] = shimDaemons(c.ns);
+  const [daemon] = daemonsOf(c, shim);
   assert.ok(daemon !== undefined);
   const shimEnv = Deno.readTextFileSync(`/proc/${daemon}/environ`).split("\0");
   assert.ok(shimEnv.includes(`${SECRET}=leak-a1b2`), "containerd passed its env to the shim");
@@ -359,7 +373,7 @@ T("two containers with one sandbox-id share one shim; a third gets its own", asy
   const app = await runDetached(c, shim, "app1", SLEEPER, { extra: ann(member) });
   const address = (id: string) => Deno.readTextFileSync(`${bundleOf(c, id)}/address`).trim();
   assert.equal(address("app1"), address("pod1"), "one shim socket for the pod");
-  const daemons = shimDaemons(c.ns);
+  const daemons = daemonsOf(c, shim);
   assert.equal(daemons.length, 1, `one shim daemon, got pids ${daemons}`);
   assert.ok(descendsFrom(pod.pid, daemons[0]!), "the shim is the sandbox's ancestor");
   assert.ok(descendsFrom(app.pid, daemons[0]!), "the shim is the member's ancestor");
@@ -385,8 +399,9 @@ T("two containers with one sandbox-id share one shim; a third gets its own", asy
 T("a shim killed with SIGKILL leaves nothing ctr cannot clean", async (c, shim) => {
   const id = "orphan";
   const { pid } = await runDetached(c, shim, id, SLEEPER);
-  const [daemon] = shimDaemons(c.ns);
+  const [daemon] = daemonsOf(c, shim);
   assert.ok(daemon !== undefined);
+  const address = Deno.readTextFileSync(`${bundleOf(c, id)}/address`);
   Deno.kill(daemon, "SIGKILL");
   await waitFor("the shim to die", () => !alive(daemon));
   // containerd sees the connection drop and cleans up through `<shim> delete`; with the runc
@@ -415,6 +430,10 @@ T("a shim killed with SIGKILL leaves nothing ctr cannot clean", async (c, shim) 
   assert.deepEqual(mountsUnder(Deno.readTextFileSync("/proc/self/mountinfo"), c.dir), []);
   assertGone(c, shim, id);
   assert.deepEqual(shimDaemons(c.ns), []);
+  if (shim.name === "denki") {
+    // containerd's runc shim leaves its socket; denki's `delete` removes a dead daemon's.
+    assert.ok(!exists(c.hostView(socketOfAddress(address))), "the dead shim's socket is removed");
+  }
 });
 
 /** Garbage for a shim's socket, each sent on a fresh connection followed by EOF. */
@@ -457,7 +476,7 @@ function stateRequest(id: string): Uint8Array {
 T("malformed and unknown ttrpc requests get an error or a closed connection", async (c, shim) => {
   const id = "ttrpc";
   const { pid } = await runDetached(c, shim, id, SLEEPER);
-  const [daemon] = shimDaemons(c.ns);
+  const [daemon] = daemonsOf(c, shim);
   assert.ok(daemon !== undefined);
   // `<tmp>/run/containerd/s/<64 hex>` is longer than sun_path: connect through a short link.
   const path = c.hostView(socketOfAddress(Deno.readTextFileSync(`${bundleOf(c, id)}/address`)));
