@@ -23,9 +23,11 @@ import {
   alive,
   bundleOf,
   cgroupOf,
+  ctrTty,
   descendsFrom,
   EventStream,
   exec,
+  garbage,
   removeTask,
   runDetached,
   runFlags,
@@ -33,6 +35,8 @@ import {
   shimDaemons,
   shimsUnderTest,
   SLEEPER,
+  stateRequest,
+  TASK,
   tasks,
   taskStatus,
   v1Mount,
@@ -42,13 +46,7 @@ import {
 import { cgroupsNamed } from "./support/cgroup_cleanup.ts";
 import { exists } from "./support/fs.ts";
 import { program, type Requirement, testWith } from "./support/requires.ts";
-import {
-  encodeRequest,
-  frame,
-  REQUEST,
-  socketOfAddress,
-  TtrpcConn,
-} from "./support/ttrpc_client.ts";
+import { socketOfAddress, TtrpcConn } from "./support/ttrpc_client.ts";
 
 function T(
   name: string,
@@ -165,25 +163,6 @@ T("run -d: task ps, pause, resume, exec, metrics, kill, delete", async (c, shim)
   assertGone(c, shim, id);
   await waitFor("the shim to exit", () => shimDaemons(c.ns).length === 0);
 });
-
-/** `ctr ... run --rm -t` as one shell-quoted command line for script(1). */
-function ctrTty(c: Containerd, shim: Shim, id: string, extra: string[], args: string[]): string {
-  return [
-    "ctr",
-    "-a",
-    c.socket,
-    "-n",
-    c.ns,
-    "run",
-    "--rm",
-    "-t",
-    ...runFlags(c, shim),
-    ...extra,
-    BUSYBOX_IMAGE,
-    id,
-    ...args,
-  ].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
-}
 
 T("ctr run -t: a terminal of the caller's size that follows a resize", async (c, shim) => {
   const shared = `${c.dir}/shared-tty`;
@@ -435,43 +414,6 @@ T("a shim killed with SIGKILL leaves nothing ctr cannot clean", async (c, shim) 
     assert.ok(!exists(c.hostView(socketOfAddress(address))), "the dead shim's socket is removed");
   }
 });
-
-/** Garbage for a shim's socket, each sent on a fresh connection followed by EOF. */
-function garbage(id: string): [string, Uint8Array][] {
-  const enc = new TextEncoder();
-  const state = encodeRequest(TASK, "State", stateRequest(id));
-  return [
-    [
-      "a State whose payload is no protobuf",
-      frame(
-        1,
-        REQUEST,
-        encodeRequest(
-          TASK,
-          "State",
-          new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
-        ),
-      ),
-    ],
-    [
-      "a body that is no Request",
-      frame(1, REQUEST, new Uint8Array([0x0b, 0x0c, 0xff, 0x00, 0x12])),
-    ],
-    ["an even (server-side) stream id", frame(2, REQUEST, state)],
-    ["an unknown frame type", frame(1, 7, state)],
-    ["a 4 GiB length", frame(1, REQUEST, new Uint8Array(16), 0xffffffff)],
-    ["an HTTP request", enc.encode("GET / HTTP/1.1\r\nHost: shim\r\n\r\n")],
-    ["half a header", new Uint8Array([0, 0, 0])],
-  ];
-}
-
-const TASK = "containerd.task.v2.Task";
-
-/** StateRequest{id = 1}. */
-function stateRequest(id: string): Uint8Array {
-  const bytes = new TextEncoder().encode(id);
-  return new Uint8Array([0x0a, bytes.length, ...bytes]);
-}
 
 T("malformed and unknown ttrpc requests get an error or a closed connection", async (c, shim) => {
   const id = "ttrpc";

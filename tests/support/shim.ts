@@ -16,6 +16,7 @@ import {
 import { withHarness } from "./harness.ts";
 import { exists } from "./fs.ts";
 import { program, type Requirement } from "./requires.ts";
+import { encodeRequest, frame, REQUEST } from "./ttrpc_client.ts";
 
 /** The shim a case runs against. */
 export interface Shim {
@@ -303,4 +304,67 @@ export class EventStream {
     await this.#child.status;
     await this.#done;
   }
+}
+
+/** `ctr ... run --rm -t` as one shell-quoted command line for script(1). */
+export function ctrTty(
+  c: Containerd,
+  shim: Shim,
+  id: string,
+  extra: string[],
+  args: string[],
+): string {
+  return [
+    "ctr",
+    "-a",
+    c.socket,
+    "-n",
+    c.ns,
+    "run",
+    "--rm",
+    "-t",
+    ...runFlags(c, shim),
+    ...extra,
+    BUSYBOX_IMAGE,
+    id,
+    ...args,
+  ].map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(" ");
+}
+
+/** Garbage for a shim's socket, each sent on a fresh connection followed by EOF. */
+export function garbage(id: string): [string, Uint8Array][] {
+  const enc = new TextEncoder();
+  const state = encodeRequest(TASK, "State", stateRequest(id));
+  return [
+    [
+      "a State whose payload is no protobuf",
+      frame(
+        1,
+        REQUEST,
+        encodeRequest(
+          TASK,
+          "State",
+          new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+        ),
+      ),
+    ],
+    [
+      "a body that is no Request",
+      frame(1, REQUEST, new Uint8Array([0x0b, 0x0c, 0xff, 0x00, 0x12])),
+    ],
+    ["an even (server-side) stream id", frame(2, REQUEST, state)],
+    ["an unknown frame type", frame(1, 7, state)],
+    ["a 4 GiB length", frame(1, REQUEST, new Uint8Array(16), 0xffffffff)],
+    ["an HTTP request", enc.encode("GET / HTTP/1.1\r\nHost: shim\r\n\r\n")],
+    ["half a header", new Uint8Array([0, 0, 0])],
+  ];
+}
+
+/** The shim's Task service, as ttrpc names it. */
+export const TASK = "containerd.task.v2.Task";
+
+/** The protobuf bytes of StateRequest{id = 1}. */
+export function stateRequest(id: string): Uint8Array {
+  const bytes = new TextEncoder().encode(id);
+  return new Uint8Array([0x0a, bytes.length, ...bytes]);
 }
