@@ -23,16 +23,30 @@
  * the wrapper), which the shim runs when a client sends no BinaryName. containerd's
  * `BinaryName` in config.toml is read by the CRI plugin only (ctr never sees it), and CRI is
  * disabled here.
+ *
+ * denki's own shim is reached the way containerd finds any v2 runtime: `--runtime
+ * io.containerd.denki.v2` makes containerd look for `containerd-shim-denki-v2` on its PATH,
+ * where `<tmp>/bin/containerd-shim-denki-v2` sets DENKI_DENO and execs the repo's launcher. Its
+ * daemons (argv `-namespace <ns> ...`) outlive containerd by design, and keep their state in
+ * `/run/containerd/denki/<ns>` (under the temp dir here); the cleanup handles both.
  */
 import { CONTAINER_REQS } from "./container.ts";
 import { LAUNCHER, run, type RunResult } from "./denki.ts";
-import { buildImage, type BuiltImage } from "./oci_image.ts";
+import { testImages } from "./test_images.ts";
 import { program, type Requirement } from "./requires.ts";
 import { cgroupsNamed, emptyAndRemove } from "./cgroup_cleanup.ts";
 import { exists } from "./fs.ts";
 import { withHarness } from "./harness.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
+
+export { BUSYBOX_IMAGE, testImages, WASM_IMAGE, WASM_IMAGE_ENV } from "./test_images.ts";
+
+/** The shim's launcher in this checkout (what the PATH wrapper execs). */
+export const SHIM_LAUNCHER = `${REPO}bin/containerd-shim-denki-v2`;
+
+/** The runtime name that makes containerd run denki's shim. */
+export const DENKI_RUNTIME = "io.containerd.denki.v2";
 
 /** What the containerd tests need: root, busybox, containerd with ctr and the runc v2 shim. */
 export const CONTAINERD_REQS: Requirement[] = [
@@ -46,13 +60,6 @@ export const CONTAINERD_REQS: Requirement[] = [
 
 /** How the shim finds denki: ctr's --runc-binary option, or `runc` on containerd's PATH. */
 export type Route = "runc-binary" | "path";
-
-/** The image names the harness imports into every instance. */
-export const BUSYBOX_IMAGE = "docker.io/library/denki-busybox:latest";
-export const WASM_IMAGE = "docker.io/library/denki-hello-wasm:latest";
-
-/** The environment the Wasm image's config sets (hello.wasm prints its environment). */
-export const WASM_IMAGE_ENV = ["PATH=/", "GREETING=hello-from-the-image"];
 
 const HOST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -69,19 +76,38 @@ export function mountsUnder(table: string, dir: string): string[] {
     .sort((a, b) => b.split("/").length - a.split("/").length);
 }
 
-/** Pids whose command line contains `needle` as one argument. */
-export function pidsWithArg(needle: string): number[] {
+/** Pids whose command line (split into arguments) satisfies `match`. */
+export function pidsWhere(match: (args: string[]) => boolean): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const args = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
-      if (args.includes(needle)) out.push(Number(e.name));
+      if (match(args)) out.push(Number(e.name));
     } catch {
       // gone meanwhile
     }
   }
   return out;
+}
+
+/** Pids whose command line contains `needle` as one argument. */
+export function pidsWithArg(needle: string): number[] {
+  return pidsWhere((args) => args.includes(needle));
+}
+
+/**
+ * Pids of shim processes of containerd namespace `ns`: `-namespace <ns>` in their arguments
+ * (ctr spells its flag `-n`, so it is not counted). With `daemonsOnly`, the short-lived
+ * `start` and `delete` sub-commands are left out.
+ */
+export function shimPids(ns: string, daemonsOnly = false): number[] {
+  return pidsWhere((args) => {
+    const i = args.indexOf("-namespace");
+    if (i < 0 || args[i + 1] !== ns) return false;
+    const last = args.filter((a) => a !== "").at(-1);
+    return !daemonsOnly || (last !== "start" && last !== "delete");
+  });
 }
 
 function kill(pid: number, signal: Deno.Signal): void {
@@ -121,51 +147,6 @@ export async function runFor(cmd: string, args: string[], timeoutMs: number): Pr
   };
 }
 
-let images: Promise<{ busybox: BuiltImage; wasm: BuiltImage }> | undefined;
-
-/**
- * The busybox and Wasm image tarballs, built once per test process from busybox-static and
- * bundles/hello-wasm, and removed when the process ends.
- */
-export function testImages(): Promise<{ busybox: BuiltImage; wasm: BuiltImage }> {
-  images ??= (async () => {
-    const dir = Deno.makeTempDirSync({ prefix: "denki-images-" });
-    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-    const built = await new Deno.Command(`${REPO}bundles/busybox/build-rootfs.sh`, {
-      args: [`${dir}/busybox`],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!built.success) throw new Error(new TextDecoder().decode(built.stderr));
-    const busybox = await buildImage(
-      {
-        name: BUSYBOX_IMAGE,
-        rootfs: `${dir}/busybox`,
-        cmd: ["sh"],
-        env: ["PATH=/bin"],
-      },
-      `${dir}/busybox.tar`,
-      `${dir}/work-busybox`,
-    );
-    // The Wasm image: nothing but the module, which is its entrypoint.
-    Deno.mkdirSync(`${dir}/wasm`);
-    Deno.copyFileSync(`${REPO}bundles/hello-wasm/rootfs/hello.wasm`, `${dir}/wasm/hello.wasm`);
-    const wasm = await buildImage(
-      {
-        name: WASM_IMAGE,
-        rootfs: `${dir}/wasm`,
-        entrypoint: ["/hello.wasm"],
-        env: WASM_IMAGE_ENV,
-        annotations: { "module.wasm.image/variant": "compat" },
-      },
-      `${dir}/wasm.tar`,
-      `${dir}/work-wasm`,
-    );
-    return { busybox, wasm };
-  })();
-  return images;
-}
-
 /** One containerd daemon, owned by a test. */
 export class Containerd {
   /** The temp dir that holds everything of this instance. */
@@ -194,8 +175,22 @@ export class Containerd {
     return this.#child?.pid;
   }
 
-  /** Starts containerd and waits for its socket; `pathRuntime` is what `runc` on its PATH is. */
-  async start(pathRuntime: "denki" | "runc" = "denki"): Promise<void> {
+  /** The shim wrapper on containerd's PATH, `containerd-shim-denki-v2`. */
+  readonly shimWrapper = `${this.dir}/bin/containerd-shim-denki-v2`;
+  /** Each call of the denki shim's binary (start, delete, the daemon), one line per call. */
+  readonly shimCalls = `${this.dir}/shim-calls.log`;
+  /** Where denki's shim keeps its containers' state, `/run/containerd/denki/<ns>`, seen from the host. */
+  readonly shimStateRoot = `${this.dir}/run/containerd/denki/${this.ns}`;
+  #env: Record<string, string> = {};
+
+  /**
+   * Starts containerd and waits for its socket; `pathRuntime` is what `runc` on its PATH is,
+   * `env` extra variables in containerd's environment (and so its shims').
+   */
+  async start(
+    pathRuntime: "denki" | "runc" = "denki",
+    env: Record<string, string> = {},
+  ): Promise<void> {
     for (const d of ["bin", "run", "fifo", "runc-root", "tmp"]) Deno.mkdirSync(`${this.dir}/${d}`);
     Deno.writeTextFileSync(
       this.denki,
@@ -210,11 +205,51 @@ export class Containerd {
       ].join("\n"),
     );
     Deno.chmodSync(this.denki, 0o755);
+    Deno.writeTextFileSync(
+      this.shimWrapper,
+      [
+        "#!/bin/sh",
+        "# Run by containerd (runtime io.containerd.denki.v2) with its environment: no Deno.",
+        `printf '%s\\n' "$*" >> '${this.shimCalls}'`,
+        `DENKI_DENO='${Deno.execPath()}'`,
+        "export DENKI_DENO",
+        `exec '${SHIM_LAUNCHER}' "$@"`,
+        "",
+      ].join("\n"),
+    );
+    Deno.chmodSync(this.shimWrapper, 0o755);
     if (pathRuntime === "denki") Deno.symlinkSync(this.denki, `${this.dir}/bin/runc`);
-    const config = `${this.dir}/config.toml`;
-    Deno.writeTextFileSync(config, this.#config());
+    Deno.writeTextFileSync(`${this.dir}/config.toml`, this.#config());
+    this.#env = env;
+    await this.#spawn();
+    const plugins = (await this.ctr(["plugins", "ls"])).stdout;
+    if (!/io\.containerd\.snapshotter\.v1\s+overlayfs\s+\S+\s+ok/.test(plugins)) {
+      // overlayfs cannot stack on every file system the temp dir may be on.
+      this.snapshotter = "native";
+    }
+  }
+
+  /**
+   * Stops containerd by pid with `signal` (SIGKILL after 10 s) and starts it again with the
+   * same config, root, state and environment, as a node's init system would. Its shims and
+   * their containers are not touched.
+   */
+  async restart(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
+    const child = this.#child;
+    if (child === undefined) throw new Error("containerd restart: it is not running");
+    kill(child.pid, signal);
+    const stopped = await Promise.race([child.status, sleep(10_000).then(() => undefined)]);
+    if (stopped === undefined) {
+      kill(child.pid, "SIGKILL");
+      await child.status;
+    }
+    this.#child = undefined;
+    await this.#spawn();
+  }
+
+  async #spawn(): Promise<void> {
     // unshare execs sh, which execs containerd: the child's pid is containerd's.
-    this.#child = new Deno.Command("unshare", {
+    const child = new Deno.Command("unshare", {
       args: [
         "--mount",
         "--propagation",
@@ -225,29 +260,25 @@ export class Containerd {
         'mount --bind "$1" /run && exec containerd --config "$2" >>"$3" 2>&1',
         "sh",
         `${this.dir}/run`,
-        config,
+        `${this.dir}/config.toml`,
         this.log,
       ],
       clearEnv: true,
       // TMPDIR: the shim makes its console sockets under it (/tmp/pty<n>/pty.sock otherwise).
-      env: { PATH: `${this.dir}/bin:${HOST_PATH}`, TMPDIR: `${this.dir}/tmp` },
+      env: { ...this.#env, PATH: `${this.dir}/bin:${HOST_PATH}`, TMPDIR: `${this.dir}/tmp` },
       stdin: "null",
       stdout: "null",
       stderr: "null",
     }).spawn();
+    this.#child = child;
     const end = Date.now() + 15_000;
     for (;;) {
       if (exists(this.socket) && (await this.ctr(["version"])).code === 0) break;
-      const exited = await Promise.race([this.#child.status, sleep(50).then(() => undefined)]);
+      const exited = await Promise.race([child.status, sleep(50).then(() => undefined)]);
       if (exited !== undefined) {
         throw new Error(`containerd exited with ${exited.code}: ${this.logTail()}`);
       }
       if (Date.now() > end) throw new Error(`containerd did not come up: ${this.logTail()}`);
-    }
-    const plugins = (await this.ctr(["plugins", "ls"])).stdout;
-    if (!/io\.containerd\.snapshotter\.v1\s+overlayfs\s+\S+\s+ok/.test(plugins)) {
-      // overlayfs cannot stack on every file system the temp dir may be on.
-      this.snapshotter = "native";
     }
   }
 
@@ -391,11 +422,13 @@ export class Containerd {
       }
       this.#child = undefined;
     }
-    // Shims outlive containerd by design; each names this instance's socket in its args.
-    for (const pid of pidsWithArg(this.socket)) {
+    // Shims outlive containerd by design; each names this instance's socket or namespace in
+    // its args.
+    for (const pid of new Set([...pidsWithArg(this.socket), ...shimPids(this.ns)])) {
       left.push(`shim pid ${pid}`);
       kill(pid, "SIGKILL");
     }
+    left.push(...(await this.#removeShimState()));
     // denki containers the shim did not delete (their processes included).
     for (const root of [this.stateRoot("runc-binary"), this.stateRoot("path")]) {
       if (!exists(root)) continue;
@@ -420,6 +453,27 @@ export class Containerd {
     return left;
   }
 
+  /**
+   * denki shim containers left in its state root (deleted with the CLI, which kills their
+   * processes), that root itself, and the shims' sockets (a shim killed with SIGKILL cannot
+   * remove its own; containerd's runc shim leaves them too, so they are not counted).
+   */
+  async #removeShimState(): Promise<string[]> {
+    const left: string[] = [];
+    const root = this.shimStateRoot;
+    if (exists(root)) {
+      for (const e of Deno.readDirSync(root)) {
+        if (!e.isDirectory) continue;
+        left.push(`denki shim container ${root}/${e.name}`);
+        await this.denkiAt(root, ["delete", "--force", e.name]);
+      }
+      Deno.removeSync(root, { recursive: true });
+    }
+    const sockets = `${this.dir}/run/containerd/s`;
+    if (exists(sockets)) Deno.removeSync(sockets, { recursive: true });
+    return left;
+  }
+
   /** Thaws, empties (SIGKILL by pid) and removes `/<namespace>` on every hierarchy. */
   async #removeCgroups(): Promise<string[]> {
     const dirs = cgroupsNamed(this.ns);
@@ -436,11 +490,12 @@ export class Containerd {
 export async function withContainerd(
   fn: (c: Containerd) => Promise<void>,
   pathRuntime: "denki" | "runc" = "denki",
+  env: Record<string, string> = {},
 ): Promise<void> {
   await withHarness("containerd", async () => {
     const c = new Containerd();
     try {
-      await c.start(pathRuntime);
+      await c.start(pathRuntime, env);
       await c.importImages();
     } catch (err) {
       await c.stop().catch((cleanup) => console.error(`containerd harness: ${cleanup}`));
