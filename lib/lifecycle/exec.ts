@@ -214,9 +214,7 @@ async function launchExec(
   checkCapabilities(creds, retainedCaps(creds, seccomp));
   const { join, root } = openInit(rec, spec);
   // Foreground without a terminal: the process gets pipes, never the caller's own files.
-  const pipes = !opts.detach && tty === undefined && stdio === undefined
-    ? stdioPipes()
-    : undefined;
+  const pipes = !opts.detach && tty === undefined && stdio === undefined ? stdioPipes() : undefined;
   const [parentEnd, childEnd] = sc.socketpair();
   sc.setCloexec(parentEnd, true);
   const channel = runtimeEnd(parentEnd, "exec process");
