@@ -9,11 +9,11 @@ import { deleteContainer } from "../lifecycle/stop.ts";
 import { StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
 import type { ShimFlags } from "./main.ts";
-import { STATE_ROOT } from "./names.ts";
+import { SOCKET_DIR, STATE_ROOT } from "./names.ts";
 import { DeleteResponse, toTimestamp } from "./proto/messages.ts";
 import { encode } from "./proto/wire.ts";
 import { unmountRootfs } from "./rootfs.ts";
-import { canConnect, SOCKET_DIR } from "./start.ts";
+import { canConnect } from "./start.ts";
 
 /** SIGKILL's exit status, as containerd's runc shim reports a task it cleaned up. */
 const KILLED = 128 + 9;

@@ -17,7 +17,8 @@ import { TtrpcServer } from "./ttrpc.ts";
 import { Publisher } from "./events.ts";
 import { Reaper } from "./reaper.ts";
 import { TaskService } from "./service.ts";
-import { STATE_ROOT } from "./names.ts";
+import { readLine } from "./line.ts";
+import { SOCKET_DIR, SPARE_PID, SPARE_SOCKET, STATE_ROOT } from "./names.ts";
 import { loggerReaped } from "./stdio.ts";
 
 /** A logger whose failures (containerd gone, its log fifo full) never reach the caller. */
@@ -62,18 +63,53 @@ function redirectOutput(debug: boolean): void {
   sc.close(devnull);
 }
 
-/** Serves until Shutdown; returns the exit status. */
-export async function serveShim(flags: ShimFlags): Promise<number> {
+/** What a daemon serves: the group's socket, for containerd at its ttrpc address. */
+export interface DaemonSetup {
+  namespace: string;
+  /** The group's socket path. */
+  socket: string;
+  /** containerd's ttrpc address, where events go ("" publishes none). */
+  ttrpcAddress: string;
+  debug: boolean;
+}
+
+function becomeDaemon(): void {
   try {
     sc.setsid();
   } catch {
     // already a session leader
   }
   Reaper.becomeSubreaper();
-  const root = `${STATE_ROOT}/${flags.namespace}`;
+}
+
+/**
+ * Listens on `path` without a moment where the file exists and refuses connections:
+ * containerd retries a socket that is not there yet, but not one that refuses it.
+ */
+export function listenAt(path: string): Deno.UnixListener {
+  const tmp = `${path}.${Deno.pid}.tmp`;
+  try {
+    Deno.removeSync(tmp);
+  } catch {
+    // none left behind
+  }
+  const listener = Deno.listen({ transport: "unix", path: tmp });
+  try {
+    Deno.renameSync(tmp, path);
+  } catch (err) {
+    listener.close();
+    Deno.removeSync(tmp);
+    throw err;
+  }
+  return listener;
+}
+
+/** Serves the Task service on `listener` until Shutdown; returns the exit status. */
+async function serve(setup: DaemonSetup, listener: Deno.UnixListener): Promise<number> {
+  const root = `${STATE_ROOT}/${setup.namespace}`;
   Deno.mkdirSync(root, { recursive: true, mode: 0o711 });
-  const log = new ShimLogger({ format: "json", debug: flags.debug });
-  const publisher = new Publisher(Deno.env.get("TTRPC_ADDRESS") ?? "", flags.namespace, log);
+  const log = new ShimLogger({ format: "json", debug: setup.debug });
+  const publisher = new Publisher(setup.ttrpcAddress, setup.namespace, log);
   const executors = new ExecutorRegistry();
   registerExecutors(executors);
   // Orphans are reaped only between lifecycle calls: a call in flight may be waiting for a
@@ -87,7 +123,7 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   let done!: () => void;
   const finished = new Promise<void>((r) => (done = r));
   const service: TaskService = new TaskService({
-    namespace: flags.namespace,
+    namespace: setup.namespace,
     root,
     executors,
     publisher,
@@ -96,15 +132,7 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
     shutdown: done,
   });
   server.register(TASK_SERVICE, service.handlers());
-  try {
-    Deno.removeSync(flags.socket);
-  } catch {
-    // none left behind
-  }
-  const listener = Deno.listen({ transport: "unix", path: flags.socket });
   const serving = server.serve(listener);
-  sc.writeAll(1, new TextEncoder().encode("ready\n"), "start's pipe");
-  redirectOutput(flags.debug);
   // Orphans of containers without a pid namespace, reaped now and then.
   const sweep = setInterval(() => reaper.reapOrphans(), 5000);
   Deno.unrefTimer(sweep);
@@ -113,11 +141,107 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   await server.close();
   await serving.catch(() => {});
   try {
-    Deno.removeSync(flags.socket);
+    Deno.removeSync(setup.socket);
   } catch {
     // gone already
   }
   await publisher.flush(5000);
   publisher.close();
   return 0;
+}
+
+/** The daemon `start` spawned: listens, says "ready" on start's pipe, serves. */
+export async function serveShim(flags: ShimFlags): Promise<number> {
+  becomeDaemon();
+  const setup = {
+    namespace: flags.namespace,
+    socket: flags.socket,
+    ttrpcAddress: Deno.env.get("TTRPC_ADDRESS") ?? "",
+    debug: flags.debug,
+  };
+  const listener = listenAt(flags.socket);
+  sc.writeAll(1, new TextEncoder().encode("ready\n"), "start's pipe");
+  redirectOutput(flags.debug);
+  return await serve(setup, listener);
+}
+
+/** How long a spare daemon waits to be adopted before it exits. */
+const SPARE_IDLE_MS = 10 * 60_000;
+
+/**
+ * A spare daemon: started ahead of need (by `start`), it waits on SPARE_SOCKET with its
+ * runtime and denki's code already loaded, so that the next pod's `start` hands it a group
+ * instead of waiting for a new Deno to start. The hand-over is one JSON line (DaemonSetup
+ * plus the bundle); the spare answers "ready" once it listens on the group's socket.
+ */
+export async function serveSpare(): Promise<number> {
+  becomeDaemon();
+  let control: Deno.UnixListener;
+  try {
+    control = listenAt(SPARE_SOCKET);
+  } catch {
+    return 0; // another spare got there first
+  }
+  Deno.writeTextFileSync(SPARE_PID, `${Deno.pid}\n`);
+  const idle = setTimeout(() => control.close(), SPARE_IDLE_MS);
+  try {
+    for await (const conn of control) {
+      const adopted = await adopt(conn);
+      if (adopted === undefined) continue;
+      clearTimeout(idle);
+      control.close();
+      forget();
+      return await serve(adopted.setup, adopted.listener);
+    }
+  } catch {
+    // closed by the idle timer
+  }
+  forget();
+  return 0;
+}
+
+/** Removes the spare's socket and pid file, if they are still this process's. */
+function forget(): void {
+  try {
+    if (Deno.readTextFileSync(SPARE_PID).trim() !== String(Deno.pid)) return;
+    Deno.removeSync(SPARE_SOCKET);
+    Deno.removeSync(SPARE_PID);
+  } catch {
+    // gone already
+  }
+}
+
+/** Reads one hand-over request from `conn`; listens on the group's socket and says so. */
+async function adopt(
+  conn: Deno.UnixConn,
+): Promise<{ setup: DaemonSetup; listener: Deno.UnixListener } | undefined> {
+  try {
+    const line = await readLine(conn, 64 * 1024, 2000);
+    const req = JSON.parse(line ?? "null");
+    const str = (v: unknown) => typeof v === "string" ? v : undefined;
+    const namespace = str(req?.namespace);
+    const socket = str(req?.socket);
+    const bundle = str(req?.bundle);
+    if (namespace === undefined || socket === undefined || bundle === undefined) {
+      throw new Error("bad hand-over request");
+    }
+    if (!socket.startsWith(`${SOCKET_DIR}/`)) throw new Error("socket outside the socket dir");
+    Deno.chdir(bundle);
+    const setup: DaemonSetup = {
+      namespace,
+      socket,
+      ttrpcAddress: str(req.ttrpcAddress) ?? "",
+      debug: req.debug === true,
+    };
+    const listener = listenAt(socket);
+    await conn.write(new TextEncoder().encode("ready\n"));
+    return { setup, listener };
+  } catch (err) {
+    await conn.write(new TextEncoder().encode(`error: ${(err as Error).message}\n`)).catch(
+      () => {},
+    );
+    return undefined;
+  } finally {
+    conn.close();
+  }
 }

@@ -87,6 +87,8 @@ export async function shimMain(argv: readonly string[]): Promise<number> {
         return await (await import("./start.ts")).startShim(flags);
       case "delete":
         return await (await import("./cleanup.ts")).cleanupShim(flags);
+      case "spare":
+        return await (await import("./daemon.ts")).serveSpare();
       case "":
       case "serve":
         return await (await import("./daemon.ts")).serveShim(flags);

@@ -8,3 +8,10 @@ export const SHIM_FLAG = "--containerd-shim-v2";
 
 /** denki's state root under containerd, per namespace (runc's is /run/containerd/runc/<ns>). */
 export const STATE_ROOT = "/run/containerd/denki";
+
+/** Where shim sockets live (containerd 1.6's shim library puts them there too). */
+export const SOCKET_DIR = "/run/containerd/s";
+
+/** The spare daemon's hand-over socket, and its pid (for whoever must stop it). */
+export const SPARE_SOCKET = `${SOCKET_DIR}/denki-spare`;
+export const SPARE_PID = `${SOCKET_DIR}/denki-spare.pid`;

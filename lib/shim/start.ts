@@ -8,10 +8,10 @@
 import { DenkiError } from "../errors.ts";
 import { selfCommand } from "../self.ts";
 import type { ShimFlags } from "./main.ts";
-import { SHIM_FLAG } from "./names.ts";
-
-/** Where shim sockets live (containerd 1.6's shim library puts them there too). */
-export const SOCKET_DIR = "/run/containerd/s";
+import { SHIM_FLAG, SOCKET_DIR, SPARE_SOCKET } from "./names.ts";
+import { readLine } from "./line.ts";
+import { spawnWithFds } from "../sys/async_io.ts";
+import * as sc from "../sys/syscalls.ts";
 
 /** Annotations that put containers into one shim: the pod's sandbox id. */
 const GROUP_ANNOTATIONS = ["io.kubernetes.cri.sandbox-id"];
@@ -89,8 +89,7 @@ export async function startShim(flags: ShimFlags): Promise<number> {
     Deno.removeSync(path);
   }
   Deno.writeTextFileSync("address", address);
-  const argv = selfCommand([
-    SHIM_FLAG,
+  const daemonArgs = [
     "-namespace",
     flags.namespace,
     "-id",
@@ -99,11 +98,70 @@ export async function startShim(flags: ShimFlags): Promise<number> {
     flags.address,
     "-publish-binary",
     flags.publishBinary,
-    "-socket",
-    path,
     ...(flags.debug ? ["-debug"] : []),
-    "serve",
-  ]);
+  ];
+  // A spare daemon (already started, its code loaded) takes the group if there is one;
+  // otherwise a new daemon starts now. Either way a new spare starts for the next pod.
+  const adopted = await handOver(flags, path);
+  if (!adopted) await startDaemon([...daemonArgs, "-socket", path, "serve"]);
+  startSpare();
+  await writeOut(address);
+  return 0;
+}
+
+/** Asks the spare daemon, if there is one, to serve the group at `path`; true if it does. */
+async function handOver(flags: ShimFlags, path: string): Promise<boolean> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: SPARE_SOCKET });
+  } catch {
+    return false;
+  }
+  try {
+    const req = {
+      namespace: flags.namespace,
+      socket: path,
+      bundle: Deno.cwd(),
+      ttrpcAddress: Deno.env.get("TTRPC_ADDRESS") ?? "",
+      debug: flags.debug,
+    };
+    await conn.write(new TextEncoder().encode(`${JSON.stringify(req)}\n`));
+    return (await readLine(conn, 4096, READY_MS)) === "ready";
+  } catch {
+    return false;
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // closed by readLine's timer
+    }
+  }
+}
+
+/**
+ * Starts a spare daemon for the next pod, with nothing of this process's open files: it
+ * outlives `start`, whose output containerd reads to its end.
+ */
+function startSpare(): void {
+  try {
+    const argv = selfCommand([SHIM_FLAG, "-namespace", "-", "spare"]);
+    const devnull = sc.open("/dev/null", sc.O_RDWR | sc.O_CLOEXEC);
+    try {
+      spawnWithFds(argv[0]!, argv, ["DENO_NO_UPDATE_CHECK=1"], [[0, devnull], [1, devnull], [
+        2,
+        devnull,
+      ]], 3);
+    } finally {
+      sc.close(devnull);
+    }
+  } catch {
+    // No spare: the next pod starts its daemon itself.
+  }
+}
+
+/** Starts a daemon for the group and waits until it listens. */
+async function startDaemon(args: string[]): Promise<void> {
+  const argv = selfCommand([SHIM_FLAG, ...args]);
   // containerd reads start's output to its end: the daemon must not keep it open. It says
   // "ready" on a pipe of its own once it listens, then lets go of it.
   const child = new Deno.Command(argv[0]!, {
@@ -125,8 +183,6 @@ export async function startShim(flags: ShimFlags): Promise<number> {
     );
   }
   child.unref();
-  await writeOut(address);
-  return 0;
 }
 
 /** The first line the daemon writes (without the newline), or undefined at EOF or timeout. */
