@@ -18,6 +18,8 @@ import { Publisher } from "./events.ts";
 import { Reaper } from "./reaper.ts";
 import { TaskService } from "./service.ts";
 import { readLine } from "./line.ts";
+import { ensureSpare, normalPriority } from "./spare.ts";
+import { canConnect } from "./start.ts";
 import { SOCKET_DIR, SPARE_PID, SPARE_SOCKET, STATE_ROOT } from "./names.ts";
 import { loggerReaped } from "./stdio.ts";
 
@@ -104,14 +106,24 @@ export function listenAt(path: string): Deno.UnixListener {
   return listener;
 }
 
+/**
+ * Every executor, loaded now: a daemon lives long, and code loaded on demand could be gone
+ * or changed on disk by then (an upgrade while its pods run).
+ */
+async function loadExecutors(): Promise<ExecutorRegistry> {
+  const executors = new ExecutorRegistry();
+  registerExecutors(executors);
+  await executors.all();
+  return executors;
+}
+
 /** Serves the Task service on `listener` until Shutdown; returns the exit status. */
 async function serve(setup: DaemonSetup, listener: Deno.UnixListener): Promise<number> {
   const root = `${STATE_ROOT}/${setup.namespace}`;
   Deno.mkdirSync(root, { recursive: true, mode: 0o711 });
   const log = new ShimLogger({ format: "json", debug: setup.debug });
   const publisher = new Publisher(setup.ttrpcAddress, setup.namespace, log);
-  const executors = new ExecutorRegistry();
-  registerExecutors(executors);
+  const executors = await loadExecutors();
   // Orphans are reaped only between lifecycle calls: a call in flight may be waiting for a
   // child of its own by pid (a failed init, a stage).
   const reaper: Reaper = new Reaper(
@@ -136,7 +148,12 @@ async function serve(setup: DaemonSetup, listener: Deno.UnixListener): Promise<n
   // Orphans of containers without a pid namespace, reaped now and then.
   const sweep = setInterval(() => reaper.reapOrphans(), 5000);
   Deno.unrefTimer(sweep);
+  // The next pod's daemon, once this one's first containers are under way.
+  const spare = setTimeout(() => void ensureSpare(), SPARE_AFTER_MS);
+  Deno.unrefTimer(spare);
   await finished;
+  clearTimeout(spare);
+  await ensureSpare();
   clearInterval(sweep);
   await server.close();
   await serving.catch(() => {});
@@ -165,6 +182,9 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   return await serve(setup, listener);
 }
 
+/** When a daemon starts the spare for the next pod. */
+const SPARE_AFTER_MS = 2000;
+
 /** How long a spare daemon waits to be adopted before it exits. */
 const SPARE_IDLE_MS = 10 * 60_000;
 
@@ -176,6 +196,7 @@ const SPARE_IDLE_MS = 10 * 60_000;
  */
 export async function serveSpare(): Promise<number> {
   becomeDaemon();
+  if (await canConnect(SPARE_SOCKET)) return 0; // one spare is enough
   let control: Deno.UnixListener;
   try {
     control = listenAt(SPARE_SOCKET);
@@ -183,6 +204,7 @@ export async function serveSpare(): Promise<number> {
     return 0; // another spare got there first
   }
   Deno.writeTextFileSync(SPARE_PID, `${Deno.pid}\n`);
+  await loadExecutors();
   const idle = setTimeout(() => control.close(), SPARE_IDLE_MS);
   try {
     for await (const conn of control) {
@@ -191,6 +213,7 @@ export async function serveSpare(): Promise<number> {
       clearTimeout(idle);
       control.close();
       forget();
+      normalPriority();
       return await serve(adopted.setup, adopted.listener);
     }
   } catch {

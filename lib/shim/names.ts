@@ -15,3 +15,6 @@ export const SOCKET_DIR = "/run/containerd/s";
 /** The spare daemon's hand-over socket, and its pid (for whoever must stop it). */
 export const SPARE_SOCKET = `${SOCKET_DIR}/denki-spare`;
 export const SPARE_PID = `${SOCKET_DIR}/denki-spare.pid`;
+
+/** The daemon's answer to containerd's `delete` after a clean Delete, left in the bundle. */
+export const DELETED_MARK = ".denki-deleted";

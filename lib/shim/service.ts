@@ -27,7 +27,7 @@ import { currentStatus } from "../state/proc.ts";
 import { StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
 import * as m from "./proto/messages.ts";
-import type { MessageInit, Schema } from "./proto/wire.ts";
+import { encode, type MessageInit, type Schema } from "./proto/wire.ts";
 import { Code, type Handler, TtrpcError, unary } from "./ttrpc.ts";
 import type { Publisher } from "./events.ts";
 import { type Exit, Reaper } from "./reaper.ts";
@@ -35,6 +35,7 @@ import { mountRootfs, unmountRootfs } from "./rootfs.ts";
 import { openStdio, type ProcessStdio } from "./stdio.ts";
 import { metricsOf } from "./stats.ts";
 import { DENKI_VERSION } from "../version.ts";
+import { DELETED_MARK } from "./names.ts";
 
 /** One process of a task: its init ("" exec id) or an exec. */
 interface Proc {
@@ -351,6 +352,7 @@ export class TaskService {
     if (task.rootfs !== undefined) unmountRootfs(task.rootfs);
     this.#tasks.delete(r.id);
     const out = this.#deleted(proc);
+    leaveAnswer(task.bundle, out);
     this.#d.publisher.publish("TaskDelete", {
       containerId: r.id,
       pid: proc.pid,
@@ -538,5 +540,20 @@ export class TaskService {
     // A shim with tasks left serves them on; containerd asks again after the last Delete.
     if (this.#tasks.size === 0 || r.now) setTimeout(() => this.#d.shutdown(), 0);
     return Promise.resolve({});
+  }
+}
+
+/**
+ * containerd runs `<shim> delete` once the daemon is gone, even after a clean Delete; the
+ * launcher answers it from this file without starting Deno (bin/containerd-shim-denki-v2).
+ * The bundle is containerd's own directory, removed right after.
+ */
+function leaveAnswer(bundle: string, out: MessageInit<m.DeleteResponse>): void {
+  try {
+    Deno.writeFileSync(`${bundle}/${DELETED_MARK}`, encode(m.DeleteResponse, out), {
+      mode: 0o600,
+    });
+  } catch {
+    // the delete action then does the (already done) work itself
   }
 }

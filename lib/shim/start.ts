@@ -10,8 +10,6 @@ import { selfCommand } from "../self.ts";
 import type { ShimFlags } from "./main.ts";
 import { SHIM_FLAG, SOCKET_DIR, SPARE_SOCKET } from "./names.ts";
 import { readLine } from "./line.ts";
-import { spawnWithFds } from "../sys/async_io.ts";
-import * as sc from "../sys/syscalls.ts";
 
 /** Annotations that put containers into one shim: the pod's sandbox id. */
 const GROUP_ANNOTATIONS = ["io.kubernetes.cri.sandbox-id"];
@@ -101,10 +99,9 @@ export async function startShim(flags: ShimFlags): Promise<number> {
     ...(flags.debug ? ["-debug"] : []),
   ];
   // A spare daemon (already started, its code loaded) takes the group if there is one;
-  // otherwise a new daemon starts now. Either way a new spare starts for the next pod.
+  // otherwise a new daemon starts now.
   const adopted = await handOver(flags, path);
   if (!adopted) await startDaemon([...daemonArgs, "-socket", path, "serve"]);
-  startSpare();
   await writeOut(address);
   return 0;
 }
@@ -135,27 +132,6 @@ async function handOver(flags: ShimFlags, path: string): Promise<boolean> {
     } catch {
       // closed by readLine's timer
     }
-  }
-}
-
-/**
- * Starts a spare daemon for the next pod, with nothing of this process's open files: it
- * outlives `start`, whose output containerd reads to its end.
- */
-function startSpare(): void {
-  try {
-    const argv = selfCommand([SHIM_FLAG, "-namespace", "-", "spare"]);
-    const devnull = sc.open("/dev/null", sc.O_RDWR | sc.O_CLOEXEC);
-    try {
-      spawnWithFds(argv[0]!, argv, ["DENO_NO_UPDATE_CHECK=1"], [[0, devnull], [1, devnull], [
-        2,
-        devnull,
-      ]], 3);
-    } finally {
-      sc.close(devnull);
-    }
-  } catch {
-    // No spare: the next pod starts its daemon itself.
   }
 }
 

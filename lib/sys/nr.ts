@@ -47,6 +47,7 @@ const TABLE = {
   keyctl: [250, 219],
   waitid: [247, 95],
   setsid: [112, 157],
+  setpriority: [141, 140],
   flock: [73, 32],
   statfs: [137, 43],
   clock_gettime: [228, 113],
