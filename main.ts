@@ -133,6 +133,6 @@ if (import.meta.main) {
   Deno.exit(
     shim === undefined
       ? await main(Deno.args)
-      : await (await import("./lib/shim/main.ts")).shimMain(shim),
+      : await (await import("./lib/shim/main.ts")).shimMain(shim, executors),
   );
 }

@@ -7,7 +7,6 @@
  */
 import { Logger } from "../log.ts";
 import { ExecutorRegistry } from "../executor_registry.ts";
-import { registerExecutors } from "../../executors/mod.ts";
 import { hookPids } from "../hooks.ts";
 import * as sc from "../sys/syscalls.ts";
 import { dupOnto } from "../sys/pty.ts";
@@ -110,20 +109,22 @@ export function listenAt(path: string): Deno.UnixListener {
  * Every executor, loaded now: a daemon lives long, and code loaded on demand could be gone
  * or changed on disk by then (an upgrade while its pods run).
  */
-async function loadExecutors(): Promise<ExecutorRegistry> {
-  const executors = new ExecutorRegistry();
-  registerExecutors(executors);
+async function loadExecutors(executors: ExecutorRegistry): Promise<ExecutorRegistry> {
   await executors.all();
   return executors;
 }
 
 /** Serves the Task service on `listener` until Shutdown; returns the exit status. */
-async function serve(setup: DaemonSetup, listener: Deno.UnixListener): Promise<number> {
+async function serve(
+  setup: DaemonSetup,
+  listener: Deno.UnixListener,
+  registry: ExecutorRegistry,
+): Promise<number> {
   const root = `${STATE_ROOT}/${setup.namespace}`;
   Deno.mkdirSync(root, { recursive: true, mode: 0o711 });
   const log = new ShimLogger({ format: "json", debug: setup.debug });
   const publisher = new Publisher(setup.ttrpcAddress, setup.namespace, log);
-  const executors = await loadExecutors();
+  const executors = await loadExecutors(registry);
   // Orphans are reaped only between lifecycle calls: a call in flight may be waiting for a
   // child of its own by pid (a failed init, a stage).
   const reaper: Reaper = new Reaper(
@@ -168,7 +169,7 @@ async function serve(setup: DaemonSetup, listener: Deno.UnixListener): Promise<n
 }
 
 /** The daemon `start` spawned: listens, says "ready" on start's pipe, serves. */
-export async function serveShim(flags: ShimFlags): Promise<number> {
+export async function serveShim(flags: ShimFlags, executors: ExecutorRegistry): Promise<number> {
   becomeDaemon();
   const setup = {
     namespace: flags.namespace,
@@ -179,7 +180,7 @@ export async function serveShim(flags: ShimFlags): Promise<number> {
   const listener = listenAt(flags.socket);
   sc.writeAll(1, new TextEncoder().encode("ready\n"), "start's pipe");
   redirectOutput(flags.debug);
-  return await serve(setup, listener);
+  return await serve(setup, listener, executors);
 }
 
 /** When a daemon starts the spare for the next pod. */
@@ -194,7 +195,7 @@ const SPARE_IDLE_MS = 10 * 60_000;
  * instead of waiting for a new Deno to start. The hand-over is one JSON line (DaemonSetup
  * plus the bundle); the spare answers "ready" once it listens on the group's socket.
  */
-export async function serveSpare(): Promise<number> {
+export async function serveSpare(executors: ExecutorRegistry): Promise<number> {
   becomeDaemon();
   if (await canConnect(SPARE_SOCKET)) return 0; // one spare is enough
   let control: Deno.UnixListener;
@@ -204,7 +205,7 @@ export async function serveSpare(): Promise<number> {
     return 0; // another spare got there first
   }
   Deno.writeTextFileSync(SPARE_PID, `${Deno.pid}\n`);
-  await loadExecutors();
+  await loadExecutors(executors);
   const idle = setTimeout(() => control.close(), SPARE_IDLE_MS);
   try {
     for await (const conn of control) {
@@ -213,8 +214,7 @@ export async function serveSpare(): Promise<number> {
       clearTimeout(idle);
       control.close();
       forget();
-      normalPriority();
-      return await serve(adopted.setup, adopted.listener);
+      return await serve(adopted.setup, adopted.listener, executors);
     }
   } catch {
     // closed by the idle timer
@@ -238,6 +238,8 @@ function forget(): void {
 async function adopt(
   conn: Deno.UnixConn,
 ): Promise<{ setup: DaemonSetup; listener: Deno.UnixListener } | undefined> {
+  // A pod waits on this: back to normal CPU priority at once.
+  normalPriority();
   try {
     const line = await readLine(conn, 64 * 1024, 2000);
     const req = JSON.parse(line ?? "null");

@@ -6,6 +6,7 @@
  * as containerd passes them: `-namespace ns`, `--namespace=ns`, `-debug`.
  */
 import { DenkiError } from "../errors.ts";
+import type { ExecutorRegistry } from "../executor_registry.ts";
 
 /** The flags containerd passes a shim (and the socket the daemon is told to bind). */
 export interface ShimFlags {
@@ -73,7 +74,10 @@ export function parseShimFlags(argv: readonly string[]): ShimFlags {
 }
 
 /** Runs the shim with `argv` (without the program name); returns the exit status. */
-export async function shimMain(argv: readonly string[]): Promise<number> {
+export async function shimMain(
+  argv: readonly string[],
+  executors: () => ExecutorRegistry,
+): Promise<number> {
   try {
     const flags = parseShimFlags(argv);
     if (argv.includes("-v") || argv.includes("--version") || argv.includes("-version")) {
@@ -88,10 +92,10 @@ export async function shimMain(argv: readonly string[]): Promise<number> {
       case "delete":
         return await (await import("./cleanup.ts")).cleanupShim(flags);
       case "spare":
-        return await (await import("./daemon.ts")).serveSpare();
+        return await (await import("./daemon.ts")).serveSpare(executors());
       case "":
       case "serve":
-        return await (await import("./daemon.ts")).serveShim(flags);
+        return await (await import("./daemon.ts")).serveShim(flags, executors());
       default:
         throw new DenkiError(`unknown shim action "${flags.action.slice(0, 32)}"`);
     }

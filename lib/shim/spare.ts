@@ -29,11 +29,19 @@ export async function ensureSpare(): Promise<void> {
     const devnull = sc.open("/dev/null", sc.O_RDWR | sc.O_CLOEXEC);
     try {
       // Nothing of this process's files: the spare may outlive it by far.
-      spawnWithFds(full[0]!, full, ["DENO_NO_UPDATE_CHECK=1"], [
-        [0, devnull],
-        [1, devnull],
-        [2, devnull],
-      ], 3);
+      spawnWithFds(
+        full[0]!,
+        full,
+        ["DENO_NO_UPDATE_CHECK=1"],
+        [
+          [0, devnull],
+          [1, devnull],
+          [2, devnull],
+        ],
+        3,
+        // Not in this daemon's bundle: containerd removes that directory when the pod goes.
+        { setsid: true, cwd: "/" },
+      );
     } finally {
       sc.close(devnull);
     }

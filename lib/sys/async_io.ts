@@ -28,6 +28,7 @@ function load() {
     posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
     posix_spawn_file_actions_adddup2: { parameters: ["buffer", "i32", "i32"], result: "i32" },
     posix_spawn_file_actions_addclosefrom_np: { parameters: ["buffer", "i32"], result: "i32" },
+    posix_spawn_file_actions_addchdir_np: { parameters: ["buffer", "buffer"], result: "i32" },
     posix_spawnattr_init: { parameters: ["buffer"], result: "i32" },
     posix_spawnattr_destroy: { parameters: ["buffer"], result: "i32" },
     posix_spawnattr_setflags: { parameters: ["buffer", "i16"], result: "i32" },
@@ -169,6 +170,7 @@ const F_DUPFD_CLOEXEC = 1030;
 /** posix_spawnattr flags (spawn.h). */
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
+const POSIX_SPAWN_SETSID = 0x80;
 const SIGPIPE = 13;
 /** Generous sizes for glibc's opaque posix_spawn structs (80 and 336 bytes on 64-bit). */
 const FILE_ACTIONS_SIZE = 256;
@@ -179,7 +181,9 @@ const SPAWNATTR_SIZE = 512;
  * fd `target` (inheritable), every other fd from `closeFrom` (or above the highest target) up
  * is closed, the signal mask is
  * empty and SIGPIPE is back to its default (Deno ignores it, and an ignored signal survives
- * exec). The sources may be close-on-exec. Returns the pid; the caller reaps it.
+ * exec). The sources may be close-on-exec. With `setsid` the child starts a session of its
+ * own (nothing aimed at this process's group reaches it); with `cwd` it starts there. Returns
+ * the pid; the caller reaps it.
  */
 export function spawnWithFds(
   path: string,
@@ -187,6 +191,7 @@ export function spawnWithFds(
   envp: readonly string[],
   fdMap: readonly (readonly [target: number, source: number])[],
   closeFrom: number,
+  opts: { setsid?: boolean; cwd?: string } = {},
 ): number {
   const l = libc();
   // A source at a number some target takes would be overwritten before it is copied: copy
@@ -212,11 +217,18 @@ export function spawnWithFds(
       }
       const e = l.posix_spawn_file_actions_addclosefrom_np(actions, high);
       if (e !== 0) throw new SyscallError("posix_spawn_file_actions_addclosefrom_np", path, e);
+      if (opts.cwd !== undefined) {
+        const c = l.posix_spawn_file_actions_addchdir_np(actions, cString(opts.cwd));
+        if (c !== 0) throw new SyscallError("posix_spawn_file_actions_addchdir_np", path, c);
+      }
       const sigset = new BigUint64Array(16); // sigset_t: 1024 bits
       l.posix_spawnattr_setsigmask(attr, new Uint8Array(sigset.buffer));
       sigset[0] = 1n << BigInt(SIGPIPE - 1);
       l.posix_spawnattr_setsigdefault(attr, new Uint8Array(sigset.buffer));
-      l.posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+      l.posix_spawnattr_setflags(
+        attr,
+        POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | (opts.setsid ? POSIX_SPAWN_SETSID : 0),
+      );
       const a = cArray(argv);
       const env = cArray(envp);
       const pid = new Int32Array(1);
