@@ -77,13 +77,13 @@ export function mountsUnder(table: string, dir: string): string[] {
 }
 
 /** Pids whose command line (split into arguments) satisfies `match`. */
-export function pidsWhere(match: (args: string[]) => boolean): number[] {
+export function pidsWhere(match: (args: string[], pid: number) => boolean): number[] {
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
       const args = Deno.readTextFileSync(`/proc/${e.name}/cmdline`).split("\0");
-      if (match(args)) out.push(Number(e.name));
+      if (match(args, Number(e.name))) out.push(Number(e.name));
     } catch {
       // gone meanwhile
     }
@@ -98,16 +98,33 @@ export function pidsWithArg(needle: string): number[] {
 
 /**
  * Pids of shim processes of containerd namespace `ns`: `-namespace <ns>` in their arguments
- * (ctr spells its flag `-n`, so it is not counted). With `daemonsOnly`, the short-lived
- * `start` and `delete` sub-commands are left out.
+ * (ctr spells its flag `-n`, so it is not counted), or a spare daemon that took a pod of `ns`
+ * (its arguments name no namespace; its working directory is that pod's bundle, under
+ * `.../io.containerd.runtime.v2.task/<ns>/`). With `daemonsOnly`, the short-lived `start` and
+ * `delete` sub-commands are left out.
  */
 export function shimPids(ns: string, daemonsOnly = false): number[] {
-  return pidsWhere((args) => {
+  return pidsWhere((args, pid) => {
     const i = args.indexOf("-namespace");
-    if (i < 0 || args[i + 1] !== ns) return false;
+    if (i < 0) return false;
+    if (args[i + 1] !== ns) return isSpare(args) && adoptedIn(pid, ns);
     const last = args.filter((a) => a !== "").at(-1);
     return !daemonsOnly || (last !== "start" && last !== "delete");
   });
+}
+
+/** A denki shim spare daemon's arguments (see lib/shim/spare.ts). */
+export function isSpare(args: readonly string[]): boolean {
+  return args.includes("--containerd-shim-v2") && args.filter((a) => a !== "").at(-1) === "spare";
+}
+
+/** Whether process `pid` works in a bundle of containerd namespace `ns`. */
+function adoptedIn(pid: number, ns: string): boolean {
+  try {
+    return Deno.readLinkSync(`/proc/${pid}/cwd`).includes(`/io.containerd.runtime.v2.task/${ns}/`);
+  } catch {
+    return false;
+  }
 }
 
 function kill(pid: number, signal: Deno.Signal): void {
@@ -428,6 +445,9 @@ export class Containerd {
       left.push(`shim pid ${pid}`);
       kill(pid, "SIGKILL");
     }
+    // The denki shim's spare daemon waits for the next pod by design: stopped, not counted.
+    const spare = this.spareDaemon();
+    if (spare !== undefined) kill(spare, "SIGKILL");
     left.push(...(await this.#removeShimState()));
     // denki containers the shim did not delete (their processes included).
     for (const root of [this.stateRoot("runc-binary"), this.stateRoot("path")]) {
@@ -451,6 +471,18 @@ export class Containerd {
     }
     Deno.removeSync(this.dir, { recursive: true });
     return left;
+  }
+
+  /** The pid of this instance's waiting denki shim spare daemon, if one runs. */
+  spareDaemon(): number | undefined {
+    let pid: number;
+    try {
+      pid = Number(Deno.readTextFileSync(`${this.dir}/run/containerd/s/denki-spare.pid`).trim());
+      const args = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0");
+      return isSpare(args) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
