@@ -17,6 +17,7 @@ import { Publisher } from "./events.ts";
 import { Reaper } from "./reaper.ts";
 import { TaskService } from "./service.ts";
 import { readLine } from "./line.ts";
+import { rehearse } from "./rehearse.ts";
 import { ensureSpare, normalPriority } from "./spare.ts";
 import { canConnect } from "./start.ts";
 import { SOCKET_DIR, SPARE_PID, SPARE_SOCKET, STATE_ROOT } from "./names.ts";
@@ -206,6 +207,7 @@ export async function serveSpare(executors: ExecutorRegistry): Promise<number> {
   }
   Deno.writeTextFileSync(SPARE_PID, `${Deno.pid}\n`);
   await loadExecutors(executors);
+  await rehearse(`${STATE_ROOT}/.rehearsal-${Deno.pid}`);
   const idle = setTimeout(() => control.close(), SPARE_IDLE_MS);
   try {
     for await (const conn of control) {
