@@ -51,6 +51,28 @@ export interface ExecContext {
   final?: FinalSteps | undefined;
 }
 
+/**
+ * A workload run inside a long-lived caller (the containerd shim) with no init process: the
+ * executor confines it by itself (`ownSandbox`). Its stdio is the caller's fds.
+ */
+export interface HostedRun {
+  /** Lets the workload begin (the container's Start). */
+  start(): void;
+  /** Ends it as `signal` would: its status becomes 128 + signal. Nothing once it ended. */
+  kill(signal: number): void;
+  /** Its exit status, once it has ended and its output is written. */
+  readonly exited: Promise<number>;
+}
+
+/** What a hosted workload gets besides the spec. */
+export interface HostedContext {
+  /** The container root on the host, and the bundle (bind sources are relative to it). */
+  rootfs: string;
+  bundle: string;
+  /** The workload's stdin, stdout and stderr (the caller keeps them open until it ends). */
+  stdio: readonly [number, number, number];
+}
+
 /** Runs one kind of workload. */
 export interface Executor {
   /** Short name for logs and errors ("linux", "wasm"). */
@@ -87,6 +109,12 @@ export interface Executor {
   handleEnvs(spec: Spec): string[];
   /** Replaces the init with the workload (or runs it and exits with its status). */
   exec(spec: Spec, env: string[], ctx: ExecContext): Promise<never>;
+  /**
+   * Prepares the workload to run inside the caller's own process (the shim), or says why this
+   * config needs an init (a string). Only `ownSandbox` executors offer it. Throws a DenkiError
+   * for an invalid workload, as `validate` does.
+   */
+  hosted?(spec: Spec, ctx: HostedContext): Promise<HostedRun | string>;
 }
 
 /** The default environment policy: exactly `process.env`, in order, nothing added. */

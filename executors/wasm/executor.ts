@@ -22,6 +22,7 @@ import {
 import { guestPermissions, runInWorker } from "./runner.ts";
 import type { Mount } from "./wasi/vfs.ts";
 import { workerSource } from "./worker_source.ts";
+import { hostedRun } from "./hosted.ts";
 
 let source: string | undefined;
 let compiled: WebAssembly.Module | undefined;
@@ -96,6 +97,7 @@ export const wasmExecutor: Executor = {
     compiled = checkModule(p, name, limits.memory);
   },
   handleEnvs: specEnv,
+  hosted: hostedRun,
   exec(spec, env, ctx) {
     if (source === undefined || compiled === undefined || limits === undefined) {
       throw new Error("internal error: the Wasm executor ran before prepare and validate");

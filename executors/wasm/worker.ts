@@ -7,6 +7,7 @@ import { brokeredSymlink, type BrokerRequest } from "./broker.ts";
 import { ExitSignal, type HostLimits, WasiHost } from "./wasi/host.ts";
 import { tryNative } from "./wasi/native.ts";
 import type { Mount } from "./wasi/vfs.ts";
+import { bridgedStdio, type StdioRequest } from "./stdio_bridge.ts";
 
 /** What the runner sends. */
 export interface GuestJob {
@@ -20,6 +21,8 @@ export interface GuestJob {
   broker?: SharedArrayBuffer;
   /** The rlimits the WASI host enforces itself. */
   limits?: HostLimits;
+  /** A guest run in the shim: its stdio goes through the parent (see stdio_bridge.ts). */
+  stdio?: SharedArrayBuffer;
 }
 
 /** What the worker answers. */
@@ -29,11 +32,15 @@ export type GuestResult = { type: "exit"; code: number } | { type: "trap"; messa
 };
 
 /** Runs a guest to completion; `post` reaches the parent (for the broker). */
-export function runGuest(job: GuestJob, post?: (req: BrokerRequest) => void): GuestResult {
+export function runGuest(
+  job: GuestJob,
+  post?: (req: BrokerRequest | StdioRequest) => void,
+): GuestResult {
   try {
     const native = tryNative();
     const symlink = job.broker && post ? brokeredSymlink(job.broker, post) : undefined;
-    const host = new WasiHost({ ...job, native, symlink });
+    const stdio = job.stdio && post ? bridgedStdio(job.stdio, post) : undefined;
+    const host = new WasiHost({ ...job, native, symlink, stdio });
     const module = job.module instanceof WebAssembly.Module
       ? job.module
       : new WebAssembly.Module(job.module);
@@ -50,7 +57,7 @@ export function runGuest(job: GuestJob, post?: (req: BrokerRequest) => void): Gu
 const scope = globalThis as unknown as {
   WorkerGlobalScope?: unknown;
   onmessage: (e: MessageEvent<GuestJob>) => void;
-  postMessage(message: GuestResult | BrokerRequest): void;
+  postMessage(message: GuestResult | BrokerRequest | StdioRequest): void;
 };
 if (scope.WorkerGlobalScope !== undefined) {
   scope.onmessage = (e) => scope.postMessage(runGuest(e.data, (req) => scope.postMessage(req)));

@@ -18,3 +18,6 @@ export const SPARE_PID = `${SOCKET_DIR}/denki-spare.pid`;
 
 /** The daemon's answer to containerd's `delete` after a clean Delete, left in the bundle. */
 export const DELETED_MARK = ".denki-deleted";
+
+/** Annotation that makes a Wasm container take the init route even where the shim could run it. */
+export const ROUTE_ANNOTATION = "run.denki.shim.route";

@@ -21,7 +21,8 @@ export interface Exit {
   at: bigint;
 }
 
-function nowNs(): bigint {
+/** Wall-clock time now, in nanoseconds since the epoch. */
+export function nowNs(): bigint {
   const ns = sc.clockNs(0);
   return typeof ns === "bigint" ? ns : BigInt(Date.now()) * 1_000_000n;
 }

@@ -27,13 +27,16 @@ import { currentStatus } from "../state/proc.ts";
 import { StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
 import * as m from "./proto/messages.ts";
+import { METRICS_TYPE_URL, toAny } from "./proto/messages.ts";
 import { encode, type MessageInit, type Schema } from "./proto/wire.ts";
 import { Code, type Handler, TtrpcError, unary } from "./ttrpc.ts";
 import type { Publisher } from "./events.ts";
-import { type Exit, Reaper } from "./reaper.ts";
+import { type Exit, nowNs, Reaper } from "./reaper.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
 import { openStdio, type ProcessStdio } from "./stdio.ts";
 import { metricsOf } from "./stats.ts";
+import { hostedRoute } from "./hosted.ts";
+import type { HostedRun } from "../executor.ts";
 import { DENKI_VERSION } from "../version.ts";
 import { DELETED_MARK } from "./names.ts";
 
@@ -56,6 +59,8 @@ interface Task {
   id: string;
   bundle: string;
   rootfs: string | undefined;
+  /** A workload run in the shim itself (hosted.ts): no init, no denki state. */
+  hosted?: HostedRun;
   init: Proc;
   execs: Map<string, Proc>;
 }
@@ -187,11 +192,11 @@ export class TaskService {
   }
 
   /** Records a process's exit once reaped, drains its output, then reports it. */
-  #watch(task: Task, proc: Proc): void {
-    void this.#d.reaper.watch(proc.pid).then(async (exit) => {
+  #watch(task: Task, proc: Proc, exited = this.#d.reaper.watch(proc.pid)): void {
+    void exited.then(async (exit) => {
       proc.exit = exit;
       await proc.stdio?.drained();
-      if (proc.execId === "" && this.#oomKilled(task)) {
+      if (proc.execId === "" && task.hosted === undefined && this.#oomKilled(task)) {
         this.#d.publisher.publish("TaskOOM", { containerId: task.id });
       }
       this.#d.publisher.publish("TaskExit", {
@@ -228,6 +233,14 @@ export class TaskService {
     try {
       stdio = await openStdio({ ...io, id: r.id, namespace: this.#d.namespace });
       const fds = stdio.fds;
+      const hosted = fds === undefined ? undefined : await hostedRoute(
+        r.id,
+        r.bundle,
+        fds,
+        this.#d.executors,
+        this.#d.log,
+      );
+      if (hosted !== undefined) return this.#created(r, io, rootfs, stdio, hosted);
       for (const fd of fds ?? []) sc.setCloexec(fd, false);
       let created;
       try {
@@ -273,11 +286,53 @@ export class TaskService {
     }
   }
 
+  /** Records a task whose workload runs in the shim (its stdio stays the shim's). */
+  #created(
+    r: m.CreateTaskRequest,
+    io: Proc["io"],
+    rootfs: string | undefined,
+    stdio: ProcessStdio,
+    hosted: HostedRun,
+  ): MessageInit<m.CreateTaskResponse> {
+    const init = newProc("", io);
+    // No process of its own: the shim's pid stands for it, as runwasi's shims report.
+    init.pid = Deno.pid;
+    init.stdio = stdio;
+    const task: Task = { id: r.id, bundle: r.bundle, rootfs, init, execs: new Map(), hosted };
+    this.#tasks.set(r.id, task);
+    this.#watch(task, init, hosted.exited.then((status) => ({ status, at: nowNs() })));
+    this.#d.publisher.publish("TaskCreate", {
+      containerId: r.id,
+      bundle: r.bundle,
+      rootfs: r.rootfs,
+      io,
+      checkpoint: r.checkpoint,
+      pid: init.pid,
+    });
+    return { pid: init.pid };
+  }
+
+  /** Refuses what a workload run in the shim cannot do. */
+  #notHosted(task: Task, what: string): void {
+    if (task.hosted !== undefined) {
+      throw new TtrpcError(
+        Code.FAILED_PRECONDITION,
+        `cannot ${what} task ${task.id}: its Wasm guest runs in the shim (no process of its own)`,
+      );
+    }
+  }
+
   async start(r: m.StartRequest): Promise<MessageInit<m.StartResponse>> {
     const task = this.#task(r.id);
     const proc = this.#proc(r.id, r.execId);
     if (proc.started || proc.exit !== undefined) {
       throw new TtrpcError(Code.FAILED_PRECONDITION, `process ${r.execId || r.id} already started`);
+    }
+    if (r.execId === "" && task.hosted !== undefined) {
+      task.hosted.start();
+      proc.started = true;
+      this.#d.publisher.publish("TaskStart", { containerId: r.id, pid: proc.pid });
+      return { pid: proc.pid };
     }
     if (r.execId === "") {
       await startContainer(this.#d.root, r.id, this.#d.log);
@@ -341,7 +396,8 @@ export class TaskService {
         throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${r.id} must be stopped first`);
       }
     }
-    await deleteContainer(this.#d.root, r.id, true, this.#d.log);
+    if (task.hosted !== undefined) task.hosted.kill(9);
+    else await deleteContainer(this.#d.root, r.id, true, this.#d.log);
     // A created init is killed by the delete: its exit comes from the reaper.
     const exit = await Promise.race([
       proc.exited,
@@ -374,6 +430,7 @@ export class TaskService {
   /** denki's status of the task's container, as the state directory has it. */
   #status(task: Task): string {
     if (task.init.exit !== undefined) return "stopped";
+    if (task.hosted !== undefined) return task.init.started ? "running" : "created";
     try {
       const store = new StateStore(this.#d.root);
       return currentStatus(store.read(task.id), store.dirOf(task.id));
@@ -413,20 +470,20 @@ export class TaskService {
   }
 
   pids(r: m.PidsRequest): Promise<MessageInit<m.PidsResponse>> {
-    this.#task(r.id);
+    if (this.#task(r.id).hosted !== undefined) return Promise.resolve({ processes: [] });
     const pids = containerProcesses(this.#d.root, r.id);
     return Promise.resolve({ processes: pids.map((pid) => ({ pid })) });
   }
 
   async pause(r: m.PauseRequest): Promise<MessageInit<m.Empty>> {
-    this.#task(r.id);
+    this.#notHosted(this.#task(r.id), "pause");
     await pauseContainer(this.#d.root, r.id);
     this.#d.publisher.publish("TaskPaused", { containerId: r.id });
     return {};
   }
 
   async resume(r: m.ResumeRequest): Promise<MessageInit<m.Empty>> {
-    this.#task(r.id);
+    this.#notHosted(this.#task(r.id), "resume");
     await resumeContainer(this.#d.root, r.id);
     this.#d.publisher.publish("TaskResumed", { containerId: r.id });
     return {};
@@ -437,6 +494,10 @@ export class TaskService {
     const proc = this.#proc(r.id, r.execId);
     if (proc.exit !== undefined || (r.execId !== "" && !proc.started)) {
       throw new TtrpcError(Code.NOT_FOUND, "process already finished");
+    }
+    if (r.execId === "" && task.hosted !== undefined) {
+      task.hosted.kill(r.signal);
+      return {};
     }
     if (r.execId !== "") {
       if (sc.kill(proc.pid, r.signal) === sc.Errno.ESRCH) {
@@ -457,6 +518,7 @@ export class TaskService {
 
   exec(r: m.ExecProcessRequest): Promise<MessageInit<m.Empty>> {
     const task = this.#task(r.id);
+    this.#notHosted(task, "exec in");
     if (task.execs.has(r.execId)) {
       throw new TtrpcError(Code.ALREADY_EXISTS, `exec ${r.execId} already exists`);
     }
@@ -509,7 +571,7 @@ export class TaskService {
   }
 
   update(r: m.UpdateTaskRequest): Promise<MessageInit<m.Empty>> {
-    this.#task(r.id);
+    this.#notHosted(this.#task(r.id), "update");
     const url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
     const resources = this.#json<Resources>(r.resources, url, "resources");
     updateContainer(this.#d.root, r.id, resources, this.#d.log);
@@ -523,7 +585,10 @@ export class TaskService {
   }
 
   stats(r: m.StatsRequest): Promise<MessageInit<m.StatsResponse>> {
-    this.#task(r.id);
+    // No cgroup of its own: empty metrics rather than an error for a poller (the CRI plugin).
+    if (this.#task(r.id).hosted !== undefined) {
+      return Promise.resolve({ stats: toAny(METRICS_TYPE_URL, m.Metrics, {}) });
+    }
     return Promise.resolve({ stats: metricsOf(containerStats(this.#d.root, r.id)) });
   }
 

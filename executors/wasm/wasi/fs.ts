@@ -35,6 +35,16 @@ export interface FsContext {
   symlink?: ((target: string, link: string) => void) | undefined;
   /** RLIMIT_FSIZE: the largest size a write may make a regular file (EFBIG beyond). */
   fsize?: number | undefined;
+  /** The guest's stdio when it is not this process's fds 0-2. */
+  stdio?: GuestStdio | undefined;
+}
+
+/** Where a guest's stdin comes from and its stdout and stderr go, when not fds 0-2. */
+export interface GuestStdio {
+  /** Reads into `buf`, blocking until data or end of file (0). */
+  read(buf: Uint8Array): number;
+  /** Writes all of `bytes` to stdout (1) or stderr (2). */
+  write(fd: 1 | 2, bytes: Uint8Array): void;
 }
 
 /** Sleeps the thread (Atomics.wait on a private buffer: real sleeping, no busy loop). */
@@ -294,7 +304,8 @@ export class FdOps {
     const bufs = this.ctx.mem.iovecs(iovs, count);
     let total = 0;
     if (e.kind === "stdin") {
-      total = readInto(Deno.stdin, bufs);
+      const io = this.ctx.stdio;
+      total = readInto(io ? { readSync: (b) => io.read(b) || null } : Deno.stdin, bufs);
     } else if (e.kind === "socket") {
       total = socketRead(this.ctx, e, bufs);
     } else if (e.file) {
@@ -310,7 +321,11 @@ export class FdOps {
     const e = this.ctx.table.get(fd, R.FD_WRITE);
     const bufs = this.ctx.mem.iovecs(iovs, count);
     let total = 0;
-    if (e.kind === "stdout" || e.kind === "stderr") {
+    if ((e.kind === "stdout" || e.kind === "stderr") && this.ctx.stdio) {
+      const data = concat(bufs);
+      this.ctx.stdio.write(e.kind === "stdout" ? 1 : 2, data);
+      total = data.length;
+    } else if (e.kind === "stdout" || e.kind === "stderr") {
       const stream = e.kind === "stdout" ? Deno.stdout : Deno.stderr;
       // One write of the gathered buffers keeps lines from different iovecs together.
       total = writeStream(stream, concat(bufs));

@@ -6,7 +6,8 @@ import { ArgsEnv } from "./args_env.ts";
 import { Clocks } from "./clock.ts";
 import { errnoOf } from "./errno.ts";
 import { FdTable } from "./fd_table.ts";
-import { FdOps, type FsContext } from "./fs.ts";
+import { FdOps, type FsContext, type GuestStdio } from "./fs.ts";
+export type { GuestStdio } from "./fs.ts";
 import { GuestMemory } from "./memory.ts";
 import type { Native } from "./native.ts";
 import { dirEntry, mountRights, PathOps } from "./path.ts";
@@ -34,6 +35,8 @@ export interface WasiConfig {
   symlink?: ((target: string, link: string) => void) | undefined;
   /** What the guest's rlimits become inside the host (see executors/wasm/limits.ts). */
   limits?: HostLimits | undefined;
+  /** The guest's stdio when it is not this process's fds 0-2 (a guest run in the shim). */
+  stdio?: GuestStdio | undefined;
 }
 
 /** Limits the host itself enforces. */
@@ -63,6 +66,7 @@ export class WasiHost {
       native: config.native,
       symlink: config.symlink,
       fsize: config.limits?.fsize,
+      stdio: config.stdio,
     };
     this.#setupFds(config);
     // Set after the preopens, which (like inherited descriptors) do not count against it.
