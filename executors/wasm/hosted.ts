@@ -35,15 +35,22 @@ const FATAL = new Set([1, 2, 3, 9, 10, 12, 15]);
 
 let source: string | undefined;
 
-/** Why the guest needs an init for this config, or undefined when the shim can run it. */
+/**
+ * Why the guest needs an init for this config, or undefined when the shim can run it. The
+ * guest shares the shim's process and cgroup: rlimits of the whole process and cgroup limits
+ * cannot be its own there. CPU shares are only a weight (ctr and the CRI plugin always set
+ * them), and the device rules concern device nodes a WASI guest cannot open: neither needs an
+ * init. A terminal needs a pty the guest's stdio bridge does not drive.
+ */
 export function hostedBlocker(spec: Spec): string | undefined {
-  const linux = spec.linux ?? {};
   if (spec.process?.terminal) return "a terminal";
-  if ((spec.process?.rlimits ?? []).some((r) => r.type === "RLIMIT_AS")) {
-    return "RLIMIT_AS (a limit on the whole process)";
-  }
-  const limited = Object.keys(linux.resources ?? {}).filter((k) => k !== "devices");
-  if (limited.length > 0) return `linux.resources ${limited.join(", ")} (a cgroup)`;
+  const process = guestLimits(spec).process.map((l) => l.type);
+  if (process.length > 0) return `process.rlimits ${process.join(", ")} (the whole process's)`;
+  const r = spec.linux?.resources ?? {};
+  const limited = Object.keys(r).filter((k) => k !== "devices" && k !== "cpu");
+  const cpu = Object.keys(r.cpu ?? {}).filter((k) => k !== "shares");
+  if (cpu.length > 0) limited.push(...cpu.map((k) => `cpu.${k}`));
+  if (limited.length > 0) return `linux.resources ${limited.join(", ")} (a cgroup's limits)`;
   return undefined;
 }
 
