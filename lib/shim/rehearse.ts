@@ -84,6 +84,7 @@ async function stdio(dir: string, round: number): Promise<void> {
     namespace: "rehearsal",
   });
   io.handedOver();
+  io.connectStdin();
   io.closeStdin();
   io.close();
 }

@@ -328,6 +328,9 @@ export class TaskService {
     if (proc.started || proc.exit !== undefined) {
       throw new TtrpcError(Code.FAILED_PRECONDITION, `process ${r.execId || r.id} already started`);
     }
+    // The stdin fifo opens now, as the process starts: ctr asks for CloseIO at its stdin's
+    // end only once Create has returned, and an end reached before that would be lost.
+    if (r.execId === "") proc.stdio?.connectStdin();
     if (r.execId === "" && task.hosted !== undefined) {
       task.hosted.start();
       proc.started = true;
@@ -363,6 +366,7 @@ export class TaskService {
         stdio.handedOver();
       }
       if (started.master !== undefined) stdio.attachConsole(started.master);
+      stdio.connectStdin();
       proc.pid = started.pid;
       proc.stdio = stdio;
       proc.started = true;

@@ -51,6 +51,12 @@ export interface ProcessStdio {
   attachConsole(master: number): void;
   /** ResizePty: sets the window size on the master (no-op without a terminal). */
   resize(width: number, height: number): void;
+  /**
+   * Opens the stdin fifo and starts copying it to the process. Call as the process starts
+   * (Start): ctr asks for CloseIO when its own stdin ends, but only once Create has returned,
+   * and its writer reaches that end as soon as a reader opens the fifo.
+   */
+  connectStdin(): void;
   /** CloseIO: the process's stdin gets end-of-file once the client's writer is closed too. */
   closeStdin(): void;
   /**
@@ -267,12 +273,10 @@ async function build(
   if (err.kind !== "null" && err.kind !== "path") {
     throw new DenkiError(`stderr ${quote(req.stderr, 200)}: a URI needs the same on stdout`);
   }
-  const stdin = req.stdin === ""
-    ? undefined
-    : naming("stdin", req.stdin, () => openStdinFifo(req.stdin));
+  // Opened by connectStdin(); a path that is not there fails now.
+  const stdin = req.stdin === "" ? undefined : req.stdin;
   if (stdin !== undefined) {
-    own(stdin.reader);
-    if (stdin.keeper !== undefined) own(stdin.keeper);
+    naming("stdin", stdin, () => sc.close(sc.open(stdin, sc.O_PATH | sc.O_CLOEXEC)));
   }
   let loggerPid: number | undefined;
   let logger: { pid: number; outW: number; errW: number } | undefined;
@@ -327,20 +331,34 @@ async function build(
 class Stdio implements ProcessStdio {
   #closed = false;
   #master: number | undefined;
+  /** The stdin fifo's ends, once connectStdin() opened them. */
+  #stdin: { reader: number; keeper: number | undefined } | undefined;
+  #stdinClosed = false;
   #stdinPump: Promise<void> | undefined;
   #outputDone: Promise<void> | undefined;
 
   constructor(
     readonly fds: readonly [number, number, number] | undefined,
     readonly owned: Set<number>,
-    readonly stdin: { reader: number; keeper: number | undefined } | undefined,
+    /** The stdin fifo's path ("" or undefined: none). */
+    readonly stdin: string | undefined,
     /** Non-terminal: the stdin pipe's write end; terminal: where console output goes. */
     readonly dest: number | undefined,
     readonly toHandOver: number[],
     readonly loggerPid: number | undefined,
     readonly drainMs: number,
-  ) {
-    if (fds !== undefined && stdin !== undefined) this.#copyStdin(dest);
+  ) {}
+
+  connectStdin(): void {
+    if (this.#closed || this.stdin === undefined || this.#stdin !== undefined) return;
+    const path = this.stdin;
+    const ends = naming("stdin", path, () => openStdinFifo(path));
+    this.owned.add(ends.reader);
+    if (ends.keeper !== undefined) this.owned.add(ends.keeper);
+    this.#stdin = ends;
+    if (this.#stdinClosed) this.#release(ends.keeper);
+    if (this.fds !== undefined) this.#copyStdin(this.dest);
+    else if (this.#master !== undefined) this.#copyStdin(this.#master);
   }
 
   #release(fd: number | undefined): void {
@@ -349,7 +367,7 @@ class Stdio implements ProcessStdio {
   }
 
   #copyStdin(to: number | undefined): void {
-    const s = this.stdin!;
+    const s = this.#stdin!;
     this.#stdinPump = pump(s.reader, to, () => this.#closed).finally(() => {
       if (this.#closed) return;
       this.#release(s.reader);
@@ -372,7 +390,7 @@ class Stdio implements ProcessStdio {
     this.#master = master;
     this.owned.add(master);
     setNonblocking(master);
-    if (this.stdin !== undefined) this.#copyStdin(master);
+    if (this.#stdin !== undefined) this.#copyStdin(master);
     const sink = this.dest;
     this.#outputDone = pump(master, sink, () => this.#closed).finally(() => {
       if (!this.#closed) this.#release(sink); // the reader sees end-of-file
@@ -390,7 +408,8 @@ class Stdio implements ProcessStdio {
 
   closeStdin(): void {
     if (this.#closed || this.stdin === undefined) return;
-    this.#release(this.stdin.keeper);
+    this.#stdinClosed = true;
+    this.#release(this.#stdin?.keeper);
   }
 
   async drained(): Promise<void> {

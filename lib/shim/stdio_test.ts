@@ -113,6 +113,7 @@ withDir("fifos: bytes reach stdout and stderr, stdin ends only after CloseIO", a
   const outR = openReader(fout!);
   const errR = openReader(ferr!);
   const s = await openStdio(req({ stdin: fin!, stdout: fout!, stderr: ferr! }));
+  s.connectStdin();
   for (const fd of s.fds!) assert.ok(isCloexec(fd), `fd ${fd} is close-on-exec in the shim`);
   const w = openWriter(fin!);
   const pid = spawnContainer("cat; echo bye; echo oops >&2", s.fds!);
@@ -144,6 +145,7 @@ withDir("CloseIO before the client opened stdin ends it at once; '' is /dev/null
   s.closeStdin();
   const pid = spawnContainer("cat; echo done; echo hidden >&2", s.fds!);
   s.handedOver();
+  s.connectStdin();
   assert.equal(await readFd(outR), "done\n");
   assert.deepEqual(await sc.waitChild(pid), { code: 0, signal: null });
   s.close();
@@ -283,6 +285,7 @@ Deno.test({
       const fout = mkfifo(`${dir}/out`);
       const outR = openReader(fout);
       const s = await openStdio(req({ stdin: fin, stdout: fout, stderr: "", terminal: true }));
+      s.connectStdin();
       assert.equal(s.fds, undefined);
       const master = openPtmx();
       unlockPty(master);
