@@ -16,8 +16,15 @@ export function withCgroup(
   what: string,
 ): { rec: ContainerRecord; status: ContainerStatus; cg: Cgroup } {
   const store = new StateStore(root);
-  const rec = store.read(id);
-  const status = currentStatus(rec, store.dirOf(id));
+  let rec: ContainerRecord;
+  let status: ContainerStatus;
+  try {
+    rec = store.read(id);
+    status = currentStatus(rec, store.dirOf(id));
+  } finally {
+    // The shim calls this for as long as it lives: no descriptor may stay open.
+    store.close();
+  }
   if (rec.cgroup === undefined) {
     throw new DenkiError(
       `cannot ${what} container "${id}": it has no cgroup (rootless containers get none)`,
@@ -37,19 +44,34 @@ export function resumeContainer(root: string, id: string): Promise<void> {
 }
 
 async function setFrozen(root: string, id: string, op: "pause" | "resume"): Promise<void> {
-  const lock = acquire(new StateStore(root), id);
+  const store = new StateStore(root);
+  let lock;
+  try {
+    lock = acquire(store, id);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   try {
     const { status, cg } = withCgroup(root, id, op);
     requireStatus(op, id, status);
     await (op === "pause" ? cg.freeze() : cg.thaw());
   } finally {
     lock.release();
+    store.close();
   }
 }
 
 /** Applies new resource limits to a live container (devices are left as they are, as in runc). */
 export function updateContainer(root: string, id: string, r: Resources, log: Logger): void {
-  const lock = acquire(new StateStore(root), id);
+  const store = new StateStore(root);
+  let lock;
+  try {
+    lock = acquire(store, id);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   try {
     const { status, cg } = withCgroup(root, id, "update");
     if (status === "stopped") {
@@ -69,6 +91,7 @@ export function updateContainer(root: string, id: string, r: Resources, log: Log
     for (const note of cg.apply(resources, { devices: false })) log.warn(note);
   } finally {
     lock.release();
+    store.close();
   }
 }
 

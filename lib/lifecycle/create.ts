@@ -309,6 +309,7 @@ export async function createContainer(
     pipes?.close();
     channel.close();
     tty?.close();
+    store.close();
     throw err;
   }
   phases.mark("claimed");
@@ -508,6 +509,8 @@ export async function createContainer(
     channel.close();
     tty?.close();
     lock.release();
+    // The shim creates containers for as long as it lives: no descriptor may stay open.
+    store.close();
   }
 }
 

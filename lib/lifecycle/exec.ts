@@ -27,7 +27,7 @@ import { parseSpec } from "../spec/parse.ts";
 import { validateSpec } from "../spec/validate.ts";
 import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
-import { requireStatus } from "../state/status.ts";
+import { type ContainerStatus, requireStatus } from "../state/status.ts";
 import { StateStore } from "../state/store.ts";
 import { runtimeEnd, unexpectedMessage } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
@@ -81,8 +81,16 @@ function checkedProcess(spec: Spec, process: Process, file: string): Process {
 /** The container and the checked process an exec runs (every check before anything starts). */
 function prepareExec(root: string, id: string, opts: ExecOptions) {
   const store = new StateStore(root);
-  const rec = store.read(id);
-  const status = currentStatus(rec, store.dirOf(id));
+  let rec: ContainerRecord;
+  let status: ContainerStatus;
+  let dir: string;
+  try {
+    rec = store.read(id);
+    dir = store.dirOf(id);
+    status = currentStatus(rec, dir);
+  } finally {
+    store.close(); // the shim calls this for as long as it lives
+  }
   if (status === "paused") {
     if (!opts.ignorePaused) {
       throw new InvalidState(
@@ -99,7 +107,7 @@ function prepareExec(root: string, id: string, opts: ExecOptions) {
   }
   const { spec } = containerSpec(rec);
   const process = checkedProcess(spec, opts.process(spec), "the exec process");
-  return { rec, spec, process, seccompCache: seccompCacheDir(store.dirOf(id)) };
+  return { rec, spec, process, seccompCache: seccompCacheDir(dir) };
 }
 
 /** Runs a new process in a running container; returns its exit status (0 when detached). */

@@ -2,7 +2,8 @@
 import { InvalidState, SyscallError } from "../errors.ts";
 import { signalName } from "../plan/signals.ts";
 import { currentStatus } from "../state/proc.ts";
-import { allows } from "../state/status.ts";
+import { allows, type ContainerStatus } from "../state/status.ts";
+import type { ContainerRecord } from "../state/record.ts";
 import { StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
 
@@ -14,8 +15,14 @@ export async function killContainer(
   all: boolean,
 ): Promise<void> {
   const store = new StateStore(root);
-  const rec = store.read(id);
-  const status = currentStatus(rec, store.dirOf(id));
+  let rec: ContainerRecord;
+  let status: ContainerStatus;
+  try {
+    rec = store.read(id);
+    status = currentStatus(rec, store.dirOf(id));
+  } finally {
+    store.close(); // the shim calls this for as long as it lives
+  }
   if (!allows("kill", status)) {
     throw new InvalidState(
       `cannot kill container "${id}": container not running (its status is "${status}")`,

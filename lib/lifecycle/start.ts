@@ -102,7 +102,13 @@ export async function startContainer(
   log: Logger,
 ): Promise<ContainerRecord> {
   const store = new StateStore(root);
-  const lock = acquire(store, id);
+  let lock;
+  try {
+    lock = acquire(store, id);
+  } catch (err) {
+    store.close();
+    throw err;
+  }
   try {
     const rec = store.read(id);
     requireStatus("start", id, currentStatus(rec, lock.dir));
@@ -118,5 +124,6 @@ export async function startContainer(
     return running;
   } finally {
     lock.release();
+    store.close();
   }
 }

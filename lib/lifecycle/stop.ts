@@ -41,6 +41,21 @@ export async function deleteContainer(
   const phases = new Phases();
   phases.mark("start-up");
   const store = new StateStore(root);
+  try {
+    await deleteIn(store, id, force, log, phases);
+  } finally {
+    store.close(); // the shim calls this for as long as it lives
+  }
+}
+
+async function deleteIn(
+  store: StateStore,
+  id: string,
+  force: boolean,
+  log: Logger,
+  phases: Phases,
+): Promise<void> {
+  const root = store.root;
   // Waits for a create still at work; what is left once it is gone is a container or a leftover.
   const lock = acquireAny(store, id);
   phases.mark("locked");

@@ -25,7 +25,12 @@ export async function cleanupShim(flags: ShimFlags): Promise<number> {
   const bundle = flags.bundle !== "" ? flags.bundle : sc.getcwd();
   let pid = 0;
   try {
-    pid = new StateStore(root).read(flags.id).pid;
+    const store = new StateStore(root);
+    try {
+      pid = store.read(flags.id).pid;
+    } finally {
+      store.close();
+    }
   } catch {
     // no state (never created, or already deleted)
   }

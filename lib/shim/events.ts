@@ -7,7 +7,7 @@
 import type { Logger } from "../log.ts";
 import { eventForward, EVENTS_SERVICE, ForwardRequest, type TaskEvents } from "./proto/messages.ts";
 import { encode, type MessageInit } from "./proto/wire.ts";
-import { TtrpcClient, TtrpcError } from "./ttrpc.ts";
+import { Code, TtrpcClient, TtrpcError } from "./ttrpc.ts";
 
 const GIVE_UP_MS = 60_000;
 const MAX_QUEUED = 10_000;
@@ -68,8 +68,10 @@ export class Publisher {
           break;
         } catch (err) {
           this.close();
-          // containerd answered and refused it: sending it again changes nothing.
-          if (err instanceof TtrpcError || Date.now() - start > GIVE_UP_MS) {
+          // containerd answered and refused it: sending it again changes nothing. A closed
+          // connection (containerd restarting) is not an answer.
+          const refused = err instanceof TtrpcError && err.code !== Code.UNAVAILABLE;
+          if (refused || Date.now() - start > GIVE_UP_MS) {
             this.#log.warn(`event ${next.topic} dropped: ${(err as Error).message}`);
             break;
           }

@@ -199,12 +199,10 @@ Deno.test("events: with no containerd address nothing is published", async () =>
 });
 
 // containerd restarting between two events: the publisher's connection is closed by then, and
-// TtrpcClient.call on it rejects with TtrpcError(UNAVAILABLE, "ttrpc: closed"), which
-// Publisher.#drain takes for containerd's own refusal and drops instead of reconnecting.
+// TtrpcClient.call on it rejects with TtrpcError(UNAVAILABLE, "ttrpc: closed"), which must
+// not be taken for containerd's own refusal (it was, once: the event was dropped).
 Deno.test({
-  name: "events: after containerd restarts, the next event reaches the new containerd " +
-    "[skipped: known bug, events.ts drops it as refused]",
-  ignore: true,
+  name: "events: after containerd restarts, the next event reaches the new containerd",
   async fn() {
     await withPublisher(async (c, p) => {
       c.up();

@@ -58,7 +58,8 @@ export function parseShimFlags(argv: readonly string[]): ShimFlags {
     const eq = body.indexOf("=");
     const name = eq < 0 ? body : body.slice(0, eq);
     if (name === "debug") {
-      out.debug = eq < 0 || body.slice(eq + 1) === "true";
+      // Go's strconv.ParseBool.
+      out.debug = eq < 0 || ["1", "t", "T", "true", "TRUE", "True"].includes(body.slice(eq + 1));
       continue;
     }
     if (name === "v" || name === "version" || name === "systemd-cgroup") continue;

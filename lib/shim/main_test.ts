@@ -99,11 +99,9 @@ Deno.test("shim flags: an unknown flag and a missing value are one-line errors",
 });
 
 // Go's flag package reads a boolean's value with strconv.ParseBool, which also takes 1, t, T,
-// TRUE and True. containerd itself only ever passes a bare -debug, so this is cosmetic.
+// TRUE and True (containerd itself only ever passes a bare -debug).
 Deno.test({
-  name: "shim flags: -debug=1 and -debug=TRUE are true, as Go's ParseBool reads them " +
-    '[skipped: known difference, parseShimFlags only takes "true"]',
-  ignore: true,
+  name: "shim flags: -debug=1 and -debug=TRUE are true, as Go's ParseBool reads them",
   fn() {
     assert.equal(parseShimFlags(["-debug=1"]).debug, true);
     assert.equal(parseShimFlags(["-debug=TRUE"]).debug, true);

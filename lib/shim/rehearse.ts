@@ -56,18 +56,22 @@ export async function rehearse(scratch: string): Promise<void> {
 /** Claims a container id in `root` and removes it again (state dir, lock, creating record). */
 async function claimAndRemove(root: string): Promise<void> {
   const store = new StateStore(root);
-  const lock = await claimContainer(
-    store,
-    creatingRecord(
-      { id: "rehearsal", bundle: "/", rootfs: "/", owner: "root", created: "" },
-      undefined,
-    ),
-    QUIET,
-  );
   try {
-    store.remove(lock);
+    const lock = await claimContainer(
+      store,
+      creatingRecord(
+        { id: "rehearsal", bundle: "/", rootfs: "/", owner: "root", created: "" },
+        undefined,
+      ),
+      QUIET,
+    );
+    try {
+      store.remove(lock);
+    } finally {
+      lock.release();
+    }
   } finally {
-    lock.release();
+    store.close();
   }
 }
 

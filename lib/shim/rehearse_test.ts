@@ -59,13 +59,10 @@ Deno.test({
   fn: () => twice(() => {}),
 });
 
-// rehearse.ts's claimAndRemove makes a new StateStore per round and never calls
-// store.close(), so each of its ROUNDS / 4 = 5 claims keeps the state root's fd open (on a
-// directory removed at the end): 5 fds per rehearse, for the daemon's life.
+// rehearse.ts's claimAndRemove once never closed its StateStore: 5 fds per rehearse, kept
+// for the daemon's life.
 Deno.test({
-  name: "rehearse: leaves no fd open " +
-    "[skipped: known bug, claimAndRemove never closes its StateStore (5 fds per call)]",
-  ignore: true,
+  name: "rehearse: leaves no fd open",
   fn: () =>
     twice((round, before, after) => assert.equal(after, before, `round ${round}: fds left`)),
 });

@@ -435,11 +435,13 @@ export class TaskService {
   #status(task: Task): string {
     if (task.init.exit !== undefined) return "stopped";
     if (task.hosted !== undefined) return task.init.started ? "running" : "created";
+    const store = new StateStore(this.#d.root);
     try {
-      const store = new StateStore(this.#d.root);
       return currentStatus(store.read(task.id), store.dirOf(task.id));
     } catch {
       return "unknown";
+    } finally {
+      store.close();
     }
   }
 

@@ -72,8 +72,8 @@ export function metricsOf(stats: Stats): Any {
       },
       throttling: {
         periods: big(t.periods),
-        throttledPeriods: big(t.throttled_periods),
-        throttledTime: big(t.throttled_time),
+        throttledPeriods: big(t.throttledPeriods),
+        throttledTime: big(t.throttledTime),
       },
     },
     memory: {

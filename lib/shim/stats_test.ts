@@ -161,12 +161,9 @@ Deno.test("stats: the zero Stats of a container without controllers encodes", ()
 });
 
 // lib/cgroups/stats_format.ts's throttling() names the fields as runc's JSON does
-// (throttledPeriods, throttledTime), but stats.ts reads t.throttled_periods and
-// t.throttled_time: both always come out 0.
+// (throttledPeriods, throttledTime); stats.ts once read snake_case names, always 0.
 Deno.test({
-  name: "stats: cpu throttling periods, throttled periods and time " +
-    "[skipped: known bug, stats.ts reads snake_case keys the Stats does not have]",
-  ignore: true,
+  name: "stats: cpu throttling periods, throttled periods and time",
   fn() {
     const m = decode(Metrics, metricsOf(sample()).value);
     assert.deepEqual(m.cpu?.throttling, {
