@@ -5,14 +5,13 @@
  * runs in a driver module written to a temp dir (with bin/deno-flags beside it) that is
  * denki's main when called with arguments and the case when called with none.
  *
- * Both cases fail against the current code (known bugs from the review of issue 14): they
- * are ignored unless DENKI_SHIM_KNOWN_BUGS=1.
+ * Both cases failed against the code the review of issue 14 read (the Wait hung; the hook
+ * held the container's stdout fifo) and pass since the fixes.
  */
 import assert from "node:assert/strict";
 import { CONTAINER_REQS } from "./support/container.ts";
 
 const REPO = new URL("..", import.meta.url).pathname;
-const KNOWN = Deno.env.get("DENKI_SHIM_KNOWN_BUGS") === "1";
 const missing = CONTAINER_REQS.filter((r): r is string => r !== undefined);
 
 /** The module header every driver shares: denki's main with arguments, the case without. */
@@ -70,12 +69,8 @@ async function drive(body: string): Promise<Record<string, unknown>> {
   }
 }
 
-const ignore = missing.length > 0 || !KNOWN;
-const why = missing.length > 0
-  ? ` [skipped: ${missing.join(", ")}]`
-  : KNOWN
-  ? ""
-  : " [ignored: known bug, DENKI_SHIM_KNOWN_BUGS=1 runs it]";
+const ignore = missing.length > 0;
+const why = missing.length > 0 ? ` [skipped: ${missing.join(", ")}]` : "";
 
 Deno.test({
   name: `shim: Wait on an exec whose Start failed settles, as runc's shim does${why}`,

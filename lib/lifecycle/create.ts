@@ -64,8 +64,8 @@ export interface CreateOptions {
    */
   foreground?: boolean;
   /**
-   * The fds the init gets as stdin, stdout and stderr (inheritable while create runs): a
-   * caller that holds the container's stdio itself, as the containerd shim does. Without a
+   * The fds the init gets as stdin, stdout and stderr (made inheritable for its spawn only):
+   * a caller that holds the container's stdio itself, as the containerd shim does. Without a
    * terminal only; replaces a foreground run's relay pipes.
    */
   stdio?: readonly [number, number, number] | undefined;
@@ -254,8 +254,10 @@ export async function createContainer(
   const launch = async (native?: (s: Script) => void, meanwhile?: () => void) => {
     try {
       const argv = selfCommand(["init", String(childEnd)]);
-      // Inheritable only for this spawn: hooks run by this process must not get it.
+      // Inheritable only for this spawn: hooks run by this process must not get it (nor the
+      // caller's stdio fds: a hook left running would hold a container's output open).
       if (tty) sc.setCloexec(tty.initEnd, false);
+      for (const fd of opts.stdio ?? []) sc.setCloexec(fd, false);
       // An empty environment: nothing of the caller's reaches the init (or the workload).
       if (checked.sandbox) pid = sc.spawn(argv[0]!, argv, []);
       else {
@@ -270,6 +272,7 @@ export async function createContainer(
       sc.close(childEnd);
       tty?.closeInitEnd();
       pipes?.closeChildEnds();
+      for (const fd of opts.stdio ?? []) sc.setCloexec(fd, true);
     }
     phases.mark("init started");
     log.debug(`container "${opts.id}": init is pid ${pid}`);

@@ -142,7 +142,7 @@ export interface StartedExec {
 
 /**
  * Starts a process in a running container for a caller that holds its stdio itself (the
- * containerd shim): `stdio` become its fds 0-2 (inheritable while this runs), or with a
+ * containerd shim): `stdio` become its fds 0-2 (inherited by its spawn only), or with a
  * terminal the master comes back. It is left running, a child of this process.
  */
 export async function startExec(
@@ -263,6 +263,8 @@ async function launchExec(
         env,
       },
     }, Deno.build.arch);
+    // The caller's stdio fds are inheritable for this spawn only.
+    for (const fd of stdio ?? []) sc.setCloexec(fd, false);
     try {
       pid = await startStage(script, channel, childEnd);
     } finally {
@@ -271,6 +273,7 @@ async function launchExec(
       sc.setCloexec(root, true);
       tty?.closeInitEnd();
       pipes?.closeChildEnds();
+      for (const fd of stdio ?? []) sc.setCloexec(fd, true);
     }
     log.debug(`container "${id}": exec process is pid ${pid}`);
     new Cgroup(rec.cgroup!).joinBeside(pid, rec.pid);

@@ -85,8 +85,10 @@ function becomeDaemon(): void {
 }
 
 /**
- * Listens on `path` without a moment where the file exists and refuses connections:
- * containerd retries a socket that is not there yet, but not one that refuses it.
+ * Listens on `path` without a moment where the file exists and refuses connections
+ * (containerd retries a socket that is not there yet, but not one that refuses it), for root
+ * only, and never over a socket that is there already (link, not rename: two daemons started
+ * for one group must not both believe they serve it).
  */
 export function listenAt(path: string): Deno.UnixListener {
   const tmp = `${path}.${Deno.pid}.tmp`;
@@ -97,11 +99,17 @@ export function listenAt(path: string): Deno.UnixListener {
   }
   const listener = Deno.listen({ transport: "unix", path: tmp });
   try {
-    Deno.renameSync(tmp, path);
+    Deno.chmodSync(tmp, 0o600);
+    Deno.linkSync(tmp, path);
   } catch (err) {
     listener.close();
-    Deno.removeSync(tmp);
     throw err;
+  } finally {
+    try {
+      Deno.removeSync(tmp);
+    } catch {
+      // gone with the listener
+    }
   }
   return listener;
 }
@@ -155,10 +163,11 @@ async function serve(
   Deno.unrefTimer(spare);
   await finished;
   clearTimeout(spare);
-  await ensureSpare();
   clearInterval(sweep);
+  // No connection is taken once Shutdown is answered; then the next pod's spare.
   await server.close();
   await serving.catch(() => {});
+  await ensureSpare();
   try {
     Deno.removeSync(setup.socket);
   } catch {
@@ -252,8 +261,12 @@ async function adopt(
     if (namespace === undefined || socket === undefined || bundle === undefined) {
       throw new Error("bad hand-over request");
     }
-    if (!socket.startsWith(`${SOCKET_DIR}/`)) throw new Error("socket outside the socket dir");
-    Deno.chdir(bundle);
+    // Only what `start` computes: a group socket in the socket dir, a plain namespace name.
+    if (!new RegExp(`^${SOCKET_DIR}/[0-9a-f]{64}$`).test(socket)) {
+      throw new Error("not a shim socket path");
+    }
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,75}$/.test(namespace)) throw new Error("bad namespace");
+    if (!bundle.startsWith("/")) throw new Error("bundle is not absolute");
     const setup: DaemonSetup = {
       namespace,
       socket,
@@ -261,6 +274,8 @@ async function adopt(
       debug: req.debug === true,
     };
     const listener = listenAt(socket);
+    Deno.chdir(bundle);
+    redirectOutput(setup.debug);
     await conn.write(new TextEncoder().encode("ready\n"));
     return { setup, listener };
   } catch (err) {

@@ -28,7 +28,14 @@ export function mountRootfs(mounts: readonly RootfsMount[], target: string): voi
       done++;
     }
   } catch (err) {
-    for (let i = 0; i < done; i++) unmountRootfs(target);
+    // Exactly the mounts made here, not what was on the target before.
+    for (let i = 0; i < done; i++) {
+      try {
+        sc.umount2(target, 0);
+      } catch {
+        sc.umount2(target, MNT_DETACH);
+      }
+    }
     throw err;
   }
 }

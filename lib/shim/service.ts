@@ -6,7 +6,13 @@
  * (a spawn must not hand one container's fds to another's init); State, Wait, Pids and Stats
  * do not wait for them.
  */
-import { ContainerExists, ContainerNotFound, DenkiError, InvalidState } from "../errors.ts";
+import {
+  ContainerExists,
+  ContainerNotFound,
+  DenkiError,
+  InvalidState,
+  SpecError,
+} from "../errors.ts";
 import type { ExecutorRegistry } from "../executor_registry.ts";
 import { createContainer } from "../lifecycle/create.ts";
 import { startContainer } from "../lifecycle/start.ts";
@@ -22,7 +28,8 @@ import {
 } from "../lifecycle/control.ts";
 import { containerStats } from "../lifecycle/events.ts";
 import type { Logger } from "../log.ts";
-import type { Process, Resources } from "../spec/config.ts";
+import type { Process } from "../spec/config.ts";
+import { parseProcess, parseResources } from "../spec/parse.ts";
 import { currentStatus } from "../state/proc.ts";
 import { StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
@@ -98,6 +105,7 @@ function statusOf(err: unknown): TtrpcError {
   if (err instanceof ContainerNotFound) return new TtrpcError(Code.NOT_FOUND, msg);
   if (err instanceof ContainerExists) return new TtrpcError(Code.ALREADY_EXISTS, msg);
   if (err instanceof InvalidState) return new TtrpcError(Code.FAILED_PRECONDITION, msg);
+  if (err instanceof SpecError) return new TtrpcError(Code.INVALID_ARGUMENT, msg);
   if (err instanceof DenkiError) return new TtrpcError(Code.UNKNOWN, msg);
   return new TtrpcError(Code.INTERNAL, `internal error: ${msg}`);
 }
@@ -157,7 +165,8 @@ export class TaskService {
       Wait: h(m.WaitRequest, m.WaitResponse, (r) => this.wait(r), false),
       Stats: h(m.StatsRequest, m.StatsResponse, (r) => this.stats(r), false),
       Connect: h(m.ConnectRequest, m.ConnectResponse, (r) => this.connect(r), false),
-      Shutdown: h(m.ShutdownRequest, m.Empty, (r) => this.shutdown(r), false),
+      // Queued: a Create waiting its turn counts as a task.
+      Shutdown: h(m.ShutdownRequest, m.Empty, (r) => this.shutdown(r)),
     };
   }
 
@@ -193,7 +202,13 @@ export class TaskService {
 
   /** Records a process's exit once reaped, drains its output, then reports it. */
   #watch(task: Task, proc: Proc, exited = this.#d.reaper.watch(proc.pid)): void {
-    void exited.then(async (exit) => {
+    // A watch that cannot start (no pidfd: EMFILE) must not take the daemon down with an
+    // unhandled rejection: the process counts as killed.
+    const safe = exited.catch((err) => {
+      this.#d.log.warn(`cannot watch pid ${proc.pid}: ${(err as Error).message}`);
+      return { status: 137, at: nowNs() };
+    });
+    void safe.then(async (exit) => {
       proc.exit = exit;
       await proc.stdio?.drained();
       if (proc.execId === "" && task.hosted === undefined && this.#oomKilled(task)) {
@@ -241,7 +256,6 @@ export class TaskService {
         this.#d.log,
       );
       if (hosted !== undefined) return this.#created(r, io, rootfs, stdio, hosted);
-      for (const fd of fds ?? []) sc.setCloexec(fd, false);
       let created;
       try {
         created = await createContainer(
@@ -260,7 +274,6 @@ export class TaskService {
           this.#d.log,
         );
       } finally {
-        for (const fd of fds ?? []) sc.setCloexec(fd, true);
         stdio.handedOver();
       }
       if (created.console !== undefined) stdio.attachConsole(created.console);
@@ -346,7 +359,6 @@ export class TaskService {
     const stdio = await openStdio({ ...proc.io, id: r.id, namespace: this.#d.namespace });
     try {
       const fds = stdio.fds;
-      for (const fd of fds ?? []) sc.setCloexec(fd, false);
       let started;
       try {
         const spec = proc.spec!;
@@ -362,7 +374,6 @@ export class TaskService {
           this.#d.log,
         );
       } finally {
-        for (const fd of fds ?? []) sc.setCloexec(fd, true);
         stdio.handedOver();
       }
       if (started.master !== undefined) stdio.attachConsole(started.master);
@@ -379,8 +390,17 @@ export class TaskService {
       return { pid: proc.pid };
     } catch (err) {
       stdio.close();
+      // It never ran: a Wait on it (CRI's ExecSync waits before it starts) must still end.
+      this.#failed(proc);
       throw err;
     }
+  }
+
+  /** Ends an exec that never ran: Wait and State see it exited with 255. */
+  #failed(proc: Proc): void {
+    if (proc.exit !== undefined) return;
+    proc.exit = { status: 255, at: nowNs() };
+    proc.settle(proc.exit);
   }
 
   async delete(r: m.DeleteRequest): Promise<MessageInit<m.DeleteResponse>> {
@@ -391,6 +411,7 @@ export class TaskService {
         throw new TtrpcError(Code.FAILED_PRECONDITION, `exec ${r.execId} is still running`);
       }
       proc.stdio?.close();
+      if (!proc.started) this.#failed(proc);
       task.execs.delete(r.execId);
       return this.#deleted(proc);
     }
@@ -498,7 +519,10 @@ export class TaskService {
   async kill(r: m.KillRequest): Promise<MessageInit<m.Empty>> {
     const task = this.#task(r.id);
     const proc = this.#proc(r.id, r.execId);
-    if (proc.exit !== undefined || (r.execId !== "" && !proc.started)) {
+    if (r.execId !== "" && !proc.started && proc.exit === undefined) {
+      throw new TtrpcError(Code.FAILED_PRECONDITION, `process ${r.execId} not created`);
+    }
+    if (proc.exit !== undefined) {
       throw new TtrpcError(Code.NOT_FOUND, "process already finished");
     }
     if (r.execId === "" && task.hosted !== undefined) {
@@ -534,7 +558,7 @@ export class TaskService {
     if (task.init.exit !== undefined) {
       throw new TtrpcError(Code.FAILED_PRECONDITION, `task ${r.id} has stopped`);
     }
-    const spec = this.#json<Process>(r.spec, EXEC_SPEC_URL, "exec process");
+    const spec = parseProcess(this.#json(r.spec, EXEC_SPEC_URL, "exec process"), "exec process");
     const proc = newProc(r.execId, {
       stdin: r.stdin,
       stdout: r.stdout,
@@ -547,8 +571,8 @@ export class TaskService {
     return Promise.resolve({});
   }
 
-  /** The JSON an Any of containerd's runtime-spec types carries. */
-  #json<T>(any: m.Any | undefined, url: string, what: string): T {
+  /** The JSON text an Any of containerd's runtime-spec types carries. */
+  #json(any: m.Any | undefined, url: string, what: string): string {
     if (any === undefined) throw new TtrpcError(Code.INVALID_ARGUMENT, `no ${what} given`);
     if (any.typeUrl !== url) {
       throw new TtrpcError(
@@ -556,13 +580,7 @@ export class TaskService {
         `${what}: unexpected type ${any.typeUrl.slice(0, 100)}`,
       );
     }
-    try {
-      const v = JSON.parse(new TextDecoder().decode(any.value));
-      if (typeof v !== "object" || v === null) throw new Error("not an object");
-      return v as T;
-    } catch (err) {
-      throw new TtrpcError(Code.INVALID_ARGUMENT, `${what}: ${(err as Error).message}`);
-    }
+    return new TextDecoder().decode(any.value);
   }
 
   resize(r: m.ResizePtyRequest): Promise<MessageInit<m.Empty>> {
@@ -579,7 +597,7 @@ export class TaskService {
   update(r: m.UpdateTaskRequest): Promise<MessageInit<m.Empty>> {
     this.#notHosted(this.#task(r.id), "update");
     const url = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
-    const resources = this.#json<Resources>(r.resources, url, "resources");
+    const resources = parseResources(this.#json(r.resources, url, "resources"), "resources");
     updateContainer(this.#d.root, r.id, resources, this.#d.log);
     return Promise.resolve({});
   }
@@ -621,8 +639,10 @@ export class TaskService {
  */
 function leaveAnswer(bundle: string, out: MessageInit<m.DeleteResponse>): void {
   try {
+    // A new file only: never through a link someone put there.
     Deno.writeFileSync(`${bundle}/${DELETED_MARK}`, encode(m.DeleteResponse, out), {
       mode: 0o600,
+      createNew: true,
     });
   } catch {
     // the delete action then does the (already done) work itself

@@ -101,7 +101,14 @@ export async function startShim(flags: ShimFlags): Promise<number> {
   // A spare daemon (already started, its code loaded) takes the group if there is one;
   // otherwise a new daemon starts now.
   const adopted = await handOver(flags, path);
-  if (!adopted) await startDaemon([...daemonArgs, "-socket", path, "serve"]);
+  if (!adopted) {
+    try {
+      await startDaemon([...daemonArgs, "-socket", path, "serve"]);
+    } catch (err) {
+      // Another start for this group got there first: its daemon serves this one too.
+      if (!(await canConnect(path))) throw err;
+    }
+  }
   await writeOut(address);
   return 0;
 }
