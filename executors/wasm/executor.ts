@@ -97,7 +97,7 @@ export const wasmExecutor: Executor = {
     compiled = checkModule(p, name, limits.memory);
   },
   handleEnvs: specEnv,
-  hosted: hostedRun,
+  hosted: (spec, ctx) => Promise.resolve().then(() => hostedRun(spec, ctx)),
   exec(spec, env, ctx) {
     if (source === undefined || compiled === undefined || limits === undefined) {
       throw new Error("internal error: the Wasm executor ran before prepare and validate");

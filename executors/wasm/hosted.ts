@@ -55,7 +55,7 @@ export function hostedBlocker(spec: Spec): string | undefined {
 }
 
 /** Prepares the guest to run in this process; a string says why it cannot. */
-export async function hostedRun(spec: Spec, ctx: HostedContext): Promise<HostedRun | string> {
+export function hostedRun(spec: Spec, ctx: HostedContext): HostedRun | string {
   const blocker = hostedBlocker(spec);
   if (blocker !== undefined) return blocker;
   const name = spec.process?.args?.[0] ?? "";
