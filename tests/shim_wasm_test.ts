@@ -84,5 +84,5 @@ T("stdin reaches a guest in the shim, and its end is end-of-file", async (c) => 
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.ok(stdout.includes(`stdin: ${text.length} bytes`), stdout.slice(0, 300));
   assert.ok(stdout.includes(`${text}[end of echo]\n`), "the guest echoed all of its stdin");
-  assert.match(stdout, /read at the end again: (ESUCCESS|SUCCESS|0)[^\n]*, 0 bytes/);
+  assert.match(stdout, /read at the end again: ok, 0 bytes/);
 }, [missingTools()]);
