@@ -5,10 +5,10 @@
  * time the machine has to spare. Adopted, the spare takes back normal priority
  * (daemon.ts). At most one spare waits at a time.
  */
-import { selfCommand } from "../self.ts";
 import { spawnWithFds } from "../sys/async_io.ts";
 import * as sc from "../sys/syscalls.ts";
-import { SHIM_FLAG, SPARE_SOCKET } from "./names.ts";
+import { SPARE_SOCKET } from "./names.ts";
+import { shimCommand } from "./command.ts";
 import { canConnect } from "./start.ts";
 
 const NICE = "/usr/bin/nice";
@@ -18,7 +18,7 @@ const PRIO_PGRP = 1;
 export async function ensureSpare(): Promise<void> {
   try {
     if (await canConnect(SPARE_SOCKET)) return;
-    const argv = selfCommand([SHIM_FLAG, "-namespace", "-", "spare"]);
+    const argv = shimCommand(["-namespace", "-", "spare"]);
     let nice: string[] = [];
     try {
       if (Deno.statSync(NICE).isFile) nice = [NICE, "-n", "19"];

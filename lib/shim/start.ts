@@ -6,9 +6,9 @@
  * listens (containerd connects right away).
  */
 import { DenkiError } from "../errors.ts";
-import { selfCommand } from "../self.ts";
 import type { ShimFlags } from "./main.ts";
-import { SHIM_FLAG, SOCKET_DIR, SPARE_SOCKET } from "./names.ts";
+import { SOCKET_DIR, SPARE_SOCKET } from "./names.ts";
+import { shimCommand } from "./command.ts";
 import { readLine } from "./line.ts";
 
 /** Annotations that put containers into one shim: the pod's sandbox id. */
@@ -144,7 +144,7 @@ async function handOver(flags: ShimFlags, path: string): Promise<boolean> {
 
 /** Starts a daemon for the group and waits until it listens. */
 async function startDaemon(args: string[]): Promise<void> {
-  const argv = selfCommand([SHIM_FLAG, ...args]);
+  const argv = shimCommand(args);
   // containerd reads start's output to its end: the daemon must not keep it open. It says
   // "ready" on a pipe of its own once it listens, then lets go of it.
   const child = new Deno.Command(argv[0]!, {

@@ -150,7 +150,13 @@ export async function containerdSection(ctx: Pick<BenchContext, "rounds">): Prom
         ...(withShim
           ? [
             ctrRun("denki shim", denkiShim),
-            ctrRun("denki shim, Wasm hello image", denkiShim, WASM_IMAGE, []),
+            ctrRun("denki shim, Wasm hello image (guest in the shim)", denkiShim, WASM_IMAGE, []),
+            ctrRun(
+              "denki shim, Wasm hello image (init route)",
+              [...denkiShim, "--annotation", "run.denki.shim.route=init"],
+              WASM_IMAGE,
+              [],
+            ),
           ]
           : []),
       ],
