@@ -30,6 +30,9 @@ import {
 import type { GuestJob, GuestResult } from "./worker.ts";
 import { workerSource } from "./worker_source.ts";
 
+/** What lets root pass file permission checks: without them the guest needs its own creds. */
+const ROOT_FILE_CAPS = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER"];
+
 /** Signals that end a guest (as in the init route), SIGKILL included. */
 const FATAL = new Set([1, 2, 3, 9, 10, 12, 15]);
 
@@ -37,13 +40,25 @@ let source: string | undefined;
 
 /**
  * Why the guest needs an init for this config, or undefined when the shim can run it. The
- * guest shares the shim's process and cgroup: rlimits of the whole process and cgroup limits
- * cannot be its own there. CPU shares are only a weight (ctr and the CRI plugin always set
+ * guest shares the shim's process, credentials and cgroup: rlimits of the whole process,
+ * cgroup limits and a user other than root (or root without the capabilities that pass file
+ * permissions) cannot be its own there. CPU shares are only a weight (ctr and the CRI plugin always set
  * them), and the device rules concern device nodes a WASI guest cannot open: neither needs an
  * init. A terminal needs a pty the guest's stdio bridge does not drive.
  */
 export function hostedBlocker(spec: Spec): string | undefined {
   if (spec.process?.terminal) return "a terminal";
+  // The shim reaches the guest's files as root: only a guest that is root in its container,
+  // with the capabilities that let root pass file permissions, may have them reached so.
+  const user = spec.process?.user;
+  if ((user?.uid ?? 0) !== 0 || (user?.gid ?? 0) !== 0 || (user?.additionalGids ?? []).length) {
+    return "process.user is not root (file permissions need its own credentials)";
+  }
+  const caps = spec.process?.capabilities?.effective ?? [];
+  const missing = ROOT_FILE_CAPS.filter((c) => !caps.includes(c));
+  if (missing.length > 0) {
+    return `process.capabilities.effective lacks ${missing.join(", ")} (file permissions apply)`;
+  }
   const process = guestLimits(spec).process.map((l) => l.type);
   if (process.length > 0) return `process.rlimits ${process.join(", ")} (the whole process's)`;
   const r = spec.linux?.resources ?? {};
