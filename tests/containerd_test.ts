@@ -19,39 +19,9 @@ import {
 } from "./support/containerd.ts";
 import { program, testWith } from "./support/requires.ts";
 import { cgroupHierarchies, cgroupsNamed } from "./support/cgroup_cleanup.ts";
+import { tasks, taskStatus, waitFor } from "./support/shim.ts";
 
 const ROUTES: Route[] = ["runc-binary", "path"];
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  ms = 10_000,
-): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** `ctr task ls` as id → {pid, status}. */
-async function tasks(c: Containerd): Promise<Map<string, { pid: number; status: string }>> {
-  const r = await c.ctr(["task", "ls"]);
-  assert.equal(r.code, 0, r.stderr);
-  const out = new Map<string, { pid: number; status: string }>();
-  for (const line of r.stdout.trim().split("\n").slice(1)) {
-    const [id, pid, status] = line.trim().split(/\s+/);
-    if (id !== undefined) out.set(id, { pid: Number(pid), status: status ?? "" });
-  }
-  return out;
-}
-
-async function taskStatus(c: Containerd, id: string): Promise<string | undefined> {
-  return (await tasks(c)).get(id)?.status;
-}
 
 /** `ctr run -d` of the busybox image; returns the task's pid. */
 async function runDetached(

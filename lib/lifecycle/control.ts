@@ -3,7 +3,7 @@ import { Cgroup } from "../cgroups/manager.ts";
 import { DenkiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Resources } from "../spec/config.ts";
-import { acquire } from "../state/lock.ts";
+import { lockContainer } from "./common.ts";
 import { currentStatus } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { type ContainerStatus, requireStatus } from "../state/status.ts";
@@ -44,34 +44,19 @@ export function resumeContainer(root: string, id: string): Promise<void> {
 }
 
 async function setFrozen(root: string, id: string, op: "pause" | "resume"): Promise<void> {
-  const store = new StateStore(root);
-  let lock;
-  try {
-    lock = acquire(store, id);
-  } catch (err) {
-    store.close();
-    throw err;
-  }
+  const { release } = lockContainer(root, id);
   try {
     const { status, cg } = withCgroup(root, id, op);
     requireStatus(op, id, status);
     await (op === "pause" ? cg.freeze() : cg.thaw());
   } finally {
-    lock.release();
-    store.close();
+    release();
   }
 }
 
 /** Applies new resource limits to a live container (devices are left as they are, as in runc). */
 export function updateContainer(root: string, id: string, r: Resources, log: Logger): void {
-  const store = new StateStore(root);
-  let lock;
-  try {
-    lock = acquire(store, id);
-  } catch (err) {
-    store.close();
-    throw err;
-  }
+  const { release } = lockContainer(root, id);
   try {
     const { status, cg } = withCgroup(root, id, "update");
     if (status === "stopped") {
@@ -90,8 +75,7 @@ export function updateContainer(root: string, id: string, r: Resources, log: Log
     }
     for (const note of cg.apply(resources, { devices: false })) log.warn(note);
   } finally {
-    lock.release();
-    store.close();
+    release();
   }
 }
 

@@ -8,11 +8,10 @@ import type { Logger } from "../log.ts";
 import { currentStatus, readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { isAlive, requireStatus } from "../state/status.ts";
-import { EXEC_FIFO, StateStore } from "../state/store.ts";
-import { acquire } from "../state/lock.ts";
+import { EXEC_FIFO } from "../state/store.ts";
 import { POLLIN } from "../plan/abi.ts";
 import * as sc from "../sys/syscalls.ts";
-import { recordHookState } from "./common.ts";
+import { lockContainer, recordHookState } from "./common.ts";
 
 function removeFifo(path: string): void {
   try {
@@ -101,14 +100,7 @@ export async function startContainer(
   id: string,
   log: Logger,
 ): Promise<ContainerRecord> {
-  const store = new StateStore(root);
-  let lock;
-  try {
-    lock = acquire(store, id);
-  } catch (err) {
-    store.close();
-    throw err;
-  }
+  const { store, lock, release } = lockContainer(root, id);
   try {
     const rec = store.read(id);
     requireStatus("start", id, currentStatus(rec, lock.dir));
@@ -123,7 +115,6 @@ export async function startContainer(
     );
     return running;
   } finally {
-    lock.release();
-    store.close();
+    release();
   }
 }

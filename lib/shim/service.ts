@@ -6,14 +6,7 @@
  * (a spawn must not hand one container's fds to another's init); State, Wait, Pids and Stats
  * do not wait for them.
  */
-import {
-  ContainerExists,
-  ContainerNotFound,
-  DenkiError,
-  InvalidState,
-  SpecError,
-} from "../errors.ts";
-import type { ExecutorRegistry } from "../executor_registry.ts";
+import { InvalidState } from "../errors.ts";
 import { createContainer } from "../lifecycle/create.ts";
 import { startContainer } from "../lifecycle/start.ts";
 import { deleteContainer } from "../lifecycle/stop.ts";
@@ -27,88 +20,33 @@ import {
   withCgroup,
 } from "../lifecycle/control.ts";
 import { containerStats } from "../lifecycle/events.ts";
-import type { Logger } from "../log.ts";
-import type { Process } from "../spec/config.ts";
 import { parseProcess, parseResources } from "../spec/parse.ts";
 import { currentStatus } from "../state/proc.ts";
 import { StateStore } from "../state/store.ts";
 import * as sc from "../sys/syscalls.ts";
 import * as m from "./proto/messages.ts";
 import { METRICS_TYPE_URL, toAny } from "./proto/messages.ts";
-import { encode, type MessageInit, type Schema } from "./proto/wire.ts";
+import type { MessageInit, Schema } from "./proto/wire.ts";
 import { Code, type Handler, TtrpcError, unary } from "./ttrpc.ts";
-import type { Publisher } from "./events.ts";
-import { type Exit, nowNs, Reaper } from "./reaper.ts";
+import { nowNs } from "./reaper.ts";
 import { mountRootfs, unmountRootfs } from "./rootfs.ts";
 import { openStdio, type ProcessStdio } from "./stdio.ts";
 import { metricsOf } from "./stats.ts";
 import { hostedRoute } from "./hosted.ts";
 import type { HostedRun } from "../executor.ts";
 import { DENKI_VERSION } from "../version.ts";
-import { DELETED_MARK } from "./names.ts";
+import {
+  EXEC_SPEC_URL,
+  leaveAnswer,
+  newProc,
+  type Proc,
+  type ServiceDeps,
+  statusOf,
+  type Task,
+  timestamp,
+} from "./tasks.ts";
 
-/** One process of a task: its init ("" exec id) or an exec. */
-interface Proc {
-  execId: string;
-  pid: number;
-  io: { stdin: string; stdout: string; stderr: string; terminal: boolean };
-  stdio: ProcessStdio | undefined;
-  /** An exec's process spec, until it starts. */
-  spec?: Process;
-  started: boolean;
-  exit: Exit | undefined;
-  /** Resolves once the exit is recorded and its output drained. */
-  exited: Promise<Exit>;
-  settle: (exit: Exit) => void;
-}
-
-interface Task {
-  id: string;
-  bundle: string;
-  rootfs: string | undefined;
-  /** A workload run in the shim itself (hosted.ts): no init, no denki state. */
-  hosted?: HostedRun;
-  init: Proc;
-  execs: Map<string, Proc>;
-}
-
-/** What the service needs from the daemon around it. */
-export interface ServiceDeps {
-  namespace: string;
-  /** denki's state root for this namespace. */
-  root: string;
-  executors: ExecutorRegistry;
-  publisher: Publisher;
-  reaper: Reaper;
-  log: Logger;
-  /** Called after Shutdown was answered, when the shim should exit. */
-  shutdown: () => void;
-}
-
-const EXEC_SPEC_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process";
-
-function newProc(execId: string, io: Proc["io"]): Proc {
-  let settle!: (exit: Exit) => void;
-  const exited = new Promise<Exit>((r) => (settle = r));
-  return { execId, pid: 0, io, stdio: undefined, started: false, exit: undefined, exited, settle };
-}
-
-function timestamp(ns: bigint | undefined): m.Timestamp | undefined {
-  if (ns === undefined) return undefined;
-  return { seconds: ns / 1_000_000_000n, nanos: Number(ns % 1_000_000_000n) };
-}
-
-/** Maps denki's errors onto the status codes containerd's errdefs understands. */
-function statusOf(err: unknown): TtrpcError {
-  if (err instanceof TtrpcError) return err;
-  const msg = err instanceof Error ? err.message : String(err);
-  if (err instanceof ContainerNotFound) return new TtrpcError(Code.NOT_FOUND, msg);
-  if (err instanceof ContainerExists) return new TtrpcError(Code.ALREADY_EXISTS, msg);
-  if (err instanceof InvalidState) return new TtrpcError(Code.FAILED_PRECONDITION, msg);
-  if (err instanceof SpecError) return new TtrpcError(Code.INVALID_ARGUMENT, msg);
-  if (err instanceof DenkiError) return new TtrpcError(Code.UNKNOWN, msg);
-  return new TtrpcError(Code.INTERNAL, `internal error: ${msg}`);
-}
+export type { ServiceDeps } from "./tasks.ts";
 
 /** The shim's Task service. */
 export class TaskService {
@@ -255,7 +193,7 @@ export class TaskService {
         this.#d.executors,
         this.#d.log,
       );
-      if (hosted !== undefined) return this.#created(r, io, rootfs, stdio, hosted);
+      if (hosted !== undefined) return this.#created(r, io, rootfs, stdio, Deno.pid, hosted);
       let created;
       try {
         created = await createContainer(
@@ -277,21 +215,7 @@ export class TaskService {
         stdio.handedOver();
       }
       if (created.console !== undefined) stdio.attachConsole(created.console);
-      const init = newProc("", io);
-      init.pid = created.record.pid;
-      init.stdio = stdio;
-      const task: Task = { id: r.id, bundle: r.bundle, rootfs, init, execs: new Map() };
-      this.#tasks.set(r.id, task);
-      this.#watch(task, init);
-      this.#d.publisher.publish("TaskCreate", {
-        containerId: r.id,
-        bundle: r.bundle,
-        rootfs: r.rootfs,
-        io,
-        checkpoint: r.checkpoint,
-        pid: init.pid,
-      });
-      return { pid: init.pid };
+      return this.#created(r, io, rootfs, stdio, created.record.pid, undefined);
     } catch (err) {
       stdio?.close();
       if (rootfs !== undefined) unmountRootfs(rootfs);
@@ -299,21 +223,33 @@ export class TaskService {
     }
   }
 
-  /** Records a task whose workload runs in the shim (its stdio stays the shim's). */
+  /**
+   * Records a created task and reports it: its init `pid`, or with `hosted` a workload run in
+   * the shim, which has no process of its own (the shim's pid stands for it, as runwasi's
+   * shims report) and whose stdio stays the shim's.
+   */
   #created(
     r: m.CreateTaskRequest,
     io: Proc["io"],
     rootfs: string | undefined,
     stdio: ProcessStdio,
-    hosted: HostedRun,
+    pid: number,
+    hosted: HostedRun | undefined,
   ): MessageInit<m.CreateTaskResponse> {
     const init = newProc("", io);
-    // No process of its own: the shim's pid stands for it, as runwasi's shims report.
-    init.pid = Deno.pid;
+    init.pid = pid;
     init.stdio = stdio;
-    const task: Task = { id: r.id, bundle: r.bundle, rootfs, init, execs: new Map(), hosted };
+    const task: Task = {
+      id: r.id,
+      bundle: r.bundle,
+      rootfs,
+      init,
+      execs: new Map(),
+      ...(hosted ? { hosted } : {}),
+    };
     this.#tasks.set(r.id, task);
-    this.#watch(task, init, hosted.exited.then((status) => ({ status, at: nowNs() })));
+    if (hosted === undefined) this.#watch(task, init);
+    else this.#watch(task, init, hosted.exited.then((status) => ({ status, at: nowNs() })));
     this.#d.publisher.publish("TaskCreate", {
       containerId: r.id,
       bundle: r.bundle,
@@ -629,22 +565,5 @@ export class TaskService {
     // A shim with tasks left serves them on; containerd asks again after the last Delete.
     if (this.#tasks.size === 0 || r.now) setTimeout(() => this.#d.shutdown(), 0);
     return Promise.resolve({});
-  }
-}
-
-/**
- * containerd runs `<shim> delete` once the daemon is gone, even after a clean Delete; the
- * launcher answers it from this file without starting Deno (bin/containerd-shim-denki-v2).
- * The bundle is containerd's own directory, removed right after.
- */
-function leaveAnswer(bundle: string, out: MessageInit<m.DeleteResponse>): void {
-  try {
-    // A new file only: never through a link someone put there.
-    Deno.writeFileSync(`${bundle}/${DELETED_MARK}`, encode(m.DeleteResponse, out), {
-      mode: 0o600,
-      createNew: true,
-    });
-  } catch {
-    // the delete action then does the (already done) work itself
   }
 }
