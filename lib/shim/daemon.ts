@@ -200,7 +200,7 @@ const SPARE_AFTER_MS = 2000;
 const SPARE_IDLE_MS = 10 * 60_000;
 
 /**
- * A spare daemon: started ahead of need (by `start`), it waits on SPARE_SOCKET with its
+ * A spare daemon: started ahead of need (by a daemon, spare.ts), it waits on SPARE_SOCKET with its
  * runtime and denki's code already loaded, so that the next pod's `start` hands it a group
  * instead of waiting for a new Deno to start. The hand-over is one JSON line (DaemonSetup
  * plus the bundle); the spare answers "ready" once it listens on the group's socket.
@@ -208,6 +208,11 @@ const SPARE_IDLE_MS = 10 * 60_000;
 export async function serveSpare(executors: ExecutorRegistry): Promise<number> {
   becomeDaemon();
   if (await canConnect(SPARE_SOCKET)) return 0; // one spare is enough
+  try {
+    Deno.removeSync(SPARE_SOCKET); // a spare killed before it could remove it
+  } catch {
+    // none
+  }
   let control: Deno.UnixListener;
   try {
     control = listenAt(SPARE_SOCKET);
