@@ -51,7 +51,8 @@ export function hostedBlocker(spec: Spec): string | undefined {
   // The shim reaches the guest's files as root: only a guest that is root in its container,
   // with the capabilities that let root pass file permissions, may have them reached so.
   const user = spec.process?.user;
-  if ((user?.uid ?? 0) !== 0 || (user?.gid ?? 0) !== 0 || (user?.additionalGids ?? []).length) {
+  const groups = user?.additionalGids ?? [];
+  if ((user?.uid ?? 0) !== 0 || (user?.gid ?? 0) !== 0 || groups.some((g) => g !== 0)) {
     return "process.user is not root (file permissions need its own credentials)";
   }
   const caps = spec.process?.capabilities?.effective ?? [];

@@ -22,13 +22,16 @@ function ctrLike(): Spec {
 
 Deno.test("hosted Wasm: ctr's config runs in the shim", () => {
   assert.equal(hostedBlocker(ctrLike()), undefined);
+  const rootGroup = ctrLike();
+  rootGroup.process!.user = { uid: 0, gid: 0, additionalGids: [0] }; // what ctr adds for root
+  assert.equal(hostedBlocker(rootGroup), undefined);
 });
 
 Deno.test("hosted Wasm: what the shim cannot be for a guest takes the init route", () => {
   const cases: [string, (s: Spec) => void, RegExp][] = [
     ["a terminal", (s) => (s.process!.terminal = true), /terminal/],
     ["a user", (s) => (s.process!.user = { uid: 1000, gid: 1000 }), /not root/],
-    ["extra groups", (s) => (s.process!.user = { uid: 0, gid: 0, additionalGids: [5] }), /root/],
+    ["extra groups", (s) => (s.process!.user = { uid: 0, gid: 0, additionalGids: [0, 5] }), /root/],
     [
       "no CAP_DAC_OVERRIDE",
       (s) => (s.process!.capabilities!.effective = ["CAP_CHOWN", "CAP_FOWNER"]),
