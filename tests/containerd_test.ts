@@ -19,7 +19,7 @@ import {
 } from "./support/containerd.ts";
 import { program, testWith } from "./support/requires.ts";
 import { cgroupHierarchies, cgroupsNamed } from "./support/cgroup_cleanup.ts";
-import { tasks, taskStatus, waitFor } from "./support/shim.ts";
+import { assertPsIsCgroup, cgroupOf, tasks, taskStatus, v1Mount, waitFor } from "./support/shim.ts";
 
 const ROUTES: Route[] = ["runc-binary", "path"];
 
@@ -67,26 +67,6 @@ function assertDenkiCreated(c: Containerd, route: Route, id: string): void {
   );
 }
 
-/** The mount point of the v1 hierarchy of `controller`, if there is one. */
-function v1Mount(controller: string): string | undefined {
-  for (const line of Deno.readTextFileSync("/proc/self/mountinfo").split("\n")) {
-    const [pre, post] = line.split(" - ");
-    const [fstype, , opts = ""] = (post ?? "").split(" ");
-    if (fstype === "cgroup" && opts.split(",").includes(controller)) return pre!.split(" ")[4];
-  }
-  return undefined;
-}
-
-/** Path of `pid`'s cgroup for a v1 controller ("" key: its cgroup2 path). */
-function cgroupOf(pid: number): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of Deno.readTextFileSync(`/proc/${pid}/cgroup`).trim().split("\n")) {
-    const [, controllers = "", path = ""] = line.split(":");
-    for (const ctl of controllers.split(",")) out.set(ctl, path);
-  }
-  return out;
-}
-
 function T(name: string, fn: (c: Containerd, route: Route) => Promise<void>): void {
   for (const route of ROUTES) {
     testWith(
@@ -125,17 +105,7 @@ T("run -d, task ps, pause, resume, kill, delete", async (c, route) => {
   assert.equal(state.status, "running");
 
   // The shim gets the pid list from `denki ps --format json`.
-  const pidsDir = `${v1Mount("pids") ?? "/sys/fs/cgroup"}/${c.ns}/${id}`;
-  let inCgroup: number[] = [];
-  await waitFor("the background sleep", () => {
-    inCgroup = Deno.readTextFileSync(`${pidsDir}/cgroup.procs`).trim().split("\n").map(Number);
-    return inCgroup.length === 2;
-  });
-  const ps = await c.ctr(["task", "ps", id]);
-  assert.equal(ps.code, 0, ps.stderr);
-  const listed = ps.stdout.trim().split("\n").slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
-  assert.deepEqual(listed.sort((a, b) => a - b), inCgroup.sort((a, b) => a - b), ps.stdout);
-  assert.ok(listed.includes(pid));
+  await assertPsIsCgroup(c, id, pid, 2);
 
   const pause = await c.ctr(["task", "pause", id]);
   assert.equal(pause.code, 0, pause.stderr);

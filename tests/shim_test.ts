@@ -21,6 +21,7 @@ import {
 } from "./support/containerd.ts";
 import {
   alive,
+  assertPsIsCgroup,
   bundleOf,
   cgroupOf,
   ctrTty,
@@ -120,17 +121,7 @@ T("run -d: task ps, pause, resume, exec, metrics, kill, delete", async (c, shim)
     "echo detached-marker > /shared/started; sleep 1000 & wait",
   );
   assert.equal(Deno.readTextFileSync(`${shared}/started`), "detached-marker\n");
-  const pidsDir = `${v1Mount("pids") ?? "/sys/fs/cgroup"}/${c.ns}/${id}`;
-  let inCgroup: number[] = [];
-  await waitFor("the background sleep", () => {
-    inCgroup = Deno.readTextFileSync(`${pidsDir}/cgroup.procs`).trim().split("\n").map(Number);
-    return inCgroup.length === 2;
-  });
-  const ps = await c.ctr(["task", "ps", id]);
-  assert.equal(ps.code, 0, ps.stderr);
-  const listed = ps.stdout.trim().split("\n").slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
-  assert.deepEqual(listed.sort((a, b) => a - b), inCgroup.sort((a, b) => a - b), ps.stdout);
-  assert.ok(listed.includes(pid), `ctr task ps lists the task's pid ${pid}`);
+  await assertPsIsCgroup(c, id, pid, 2);
 
   const pause = await c.ctr(["task", "pause", id]);
   assert.equal(pause.code, 0, pause.stderr);

@@ -4,10 +4,9 @@ import { DenkiError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Resources } from "../spec/config.ts";
 import { lockContainer } from "./common.ts";
-import { currentStatus } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
 import { type ContainerStatus, requireStatus } from "../state/status.ts";
-import { StateStore } from "../state/store.ts";
+import { readContainer } from "./read.ts";
 
 /** A container's record, live status and cgroup; refused when it has no cgroup. */
 export function withCgroup(
@@ -15,16 +14,7 @@ export function withCgroup(
   id: string,
   what: string,
 ): { rec: ContainerRecord; status: ContainerStatus; cg: Cgroup } {
-  const store = new StateStore(root);
-  let rec: ContainerRecord;
-  let status: ContainerStatus;
-  try {
-    rec = store.read(id);
-    status = currentStatus(rec, store.dirOf(id));
-  } finally {
-    // The shim calls this for as long as it lives: no descriptor may stay open.
-    store.close();
-  }
+  const { rec, status } = readContainer(root, id);
   if (rec.cgroup === undefined) {
     throw new DenkiError(
       `cannot ${what} container "${id}": it has no cgroup (rootless containers get none)`,

@@ -25,10 +25,10 @@ import type { Script } from "../spawn/script.ts";
 import type { Process, Spec } from "../spec/config.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { validateSpec } from "../spec/validate.ts";
-import { currentStatus, readProcessInfo } from "../state/proc.ts";
+import { readProcessInfo } from "../state/proc.ts";
 import type { ContainerRecord } from "../state/record.ts";
-import { type ContainerStatus, requireStatus } from "../state/status.ts";
-import { StateStore } from "../state/store.ts";
+import { requireStatus } from "../state/status.ts";
+import { readContainer } from "./read.ts";
 import { runtimeEnd, unexpectedMessage } from "../sync.ts";
 import * as sc from "../sys/syscalls.ts";
 import { forwardNotifyFd } from "../linux/seccomp.ts";
@@ -80,17 +80,7 @@ function checkedProcess(spec: Spec, process: Process, file: string): Process {
 
 /** The container and the checked process an exec runs (every check before anything starts). */
 function prepareExec(root: string, id: string, opts: ExecOptions) {
-  const store = new StateStore(root);
-  let rec: ContainerRecord;
-  let status: ContainerStatus;
-  let dir: string;
-  try {
-    rec = store.read(id);
-    dir = store.dirOf(id);
-    status = currentStatus(rec, dir);
-  } finally {
-    store.close(); // the shim calls this for as long as it lives
-  }
+  const { rec, status, dir } = readContainer(root, id);
   if (status === "paused") {
     if (!opts.ignorePaused) {
       throw new InvalidState(

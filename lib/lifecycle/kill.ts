@@ -1,10 +1,8 @@
 /** `kill`: a signal to a container's init, or with `--all` to every process in it. */
 import { InvalidState, SyscallError } from "../errors.ts";
 import { signalName } from "../plan/signals.ts";
-import { currentStatus } from "../state/proc.ts";
-import { allows, type ContainerStatus } from "../state/status.ts";
-import type { ContainerRecord } from "../state/record.ts";
-import { StateStore } from "../state/store.ts";
+import { allows } from "../state/status.ts";
+import { readContainer } from "./read.ts";
 import * as sc from "../sys/syscalls.ts";
 
 /** Sends a signal to the container's init, or with `all` to every process in it. */
@@ -14,15 +12,7 @@ export async function killContainer(
   signal: number,
   all: boolean,
 ): Promise<void> {
-  const store = new StateStore(root);
-  let rec: ContainerRecord;
-  let status: ContainerStatus;
-  try {
-    rec = store.read(id);
-    status = currentStatus(rec, store.dirOf(id));
-  } finally {
-    store.close(); // the shim calls this for as long as it lives
-  }
+  const { rec, status } = readContainer(root, id);
   if (!allows("kill", status)) {
     throw new InvalidState(
       `cannot kill container "${id}": container not running (its status is "${status}")`,

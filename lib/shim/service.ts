@@ -21,8 +21,7 @@ import {
 } from "../lifecycle/control.ts";
 import { containerStats } from "../lifecycle/events.ts";
 import { parseProcess, parseResources } from "../spec/parse.ts";
-import { currentStatus } from "../state/proc.ts";
-import { StateStore } from "../state/store.ts";
+import { readContainer } from "../lifecycle/read.ts";
 import * as sc from "../sys/syscalls.ts";
 import * as m from "./proto/messages.ts";
 import { METRICS_TYPE_URL, toAny } from "./proto/messages.ts";
@@ -392,13 +391,10 @@ export class TaskService {
   #status(task: Task): string {
     if (task.init.exit !== undefined) return "stopped";
     if (task.hosted !== undefined) return task.init.started ? "running" : "created";
-    const store = new StateStore(this.#d.root);
     try {
-      return currentStatus(store.read(task.id), store.dirOf(task.id));
+      return readContainer(this.#d.root, task.id).status;
     } catch {
       return "unknown";
-    } finally {
-      store.close();
     }
   }
 

@@ -91,6 +91,26 @@ export function pidsWhere(match: (args: string[], pid: number) => boolean): numb
   return out;
 }
 
+/**
+ * A wrapper `path` that notes each call's arguments in `log` and execs `launcher` with Deno
+ * known: `by` runs it with containerd's environment, which has no Deno on its PATH.
+ */
+function writeWrapper(path: string, launcher: string, log: string, by: string): void {
+  Deno.writeTextFileSync(
+    path,
+    [
+      "#!/bin/sh",
+      `# Run by ${by} with containerd's environment, which has no Deno.`,
+      `printf '%s\\n' "$*" >> '${log}'`,
+      `DENKI_DENO='${Deno.execPath()}'`,
+      "export DENKI_DENO",
+      `exec '${launcher}' "$@"`,
+      "",
+    ].join("\n"),
+  );
+  Deno.chmodSync(path, 0o755);
+}
+
 /** Pids whose command line contains `needle` as one argument. */
 export function pidsWithArg(needle: string): number[] {
   return pidsWhere((args) => args.includes(needle));
@@ -209,32 +229,13 @@ export class Containerd {
     env: Record<string, string> = {},
   ): Promise<void> {
     for (const d of ["bin", "run", "fifo", "runc-root", "tmp"]) Deno.mkdirSync(`${this.dir}/${d}`);
-    Deno.writeTextFileSync(
-      this.denki,
-      [
-        "#!/bin/sh",
-        "# Run by containerd's runc shim with containerd's environment, which has no Deno.",
-        `printf '%s\\n' "$*" >> '${this.calls}'`,
-        `DENKI_DENO='${Deno.execPath()}'`,
-        "export DENKI_DENO",
-        `exec '${LAUNCHER}' "$@"`,
-        "",
-      ].join("\n"),
-    );
-    Deno.chmodSync(this.denki, 0o755);
-    Deno.writeTextFileSync(
+    writeWrapper(this.denki, LAUNCHER, this.calls, "containerd's runc shim");
+    writeWrapper(
       this.shimWrapper,
-      [
-        "#!/bin/sh",
-        "# Run by containerd (runtime io.containerd.denki.v2) with its environment: no Deno.",
-        `printf '%s\\n' "$*" >> '${this.shimCalls}'`,
-        `DENKI_DENO='${Deno.execPath()}'`,
-        "export DENKI_DENO",
-        `exec '${SHIM_LAUNCHER}' "$@"`,
-        "",
-      ].join("\n"),
+      SHIM_LAUNCHER,
+      this.shimCalls,
+      "containerd (io.containerd.denki.v2)",
     );
-    Deno.chmodSync(this.shimWrapper, 0o755);
     if (pathRuntime === "denki") Deno.symlinkSync(this.denki, `${this.dir}/bin/runc`);
     Deno.writeTextFileSync(`${this.dir}/config.toml`, this.#config());
     this.#env = env;

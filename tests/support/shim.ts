@@ -368,3 +368,26 @@ export function stateRequest(id: string): Uint8Array {
   const bytes = new TextEncoder().encode(id);
   return new Uint8Array([0x0a, bytes.length, ...bytes]);
 }
+
+/**
+ * `ctr task ps` lists exactly the processes in the task's pids cgroup (waiting until there are
+ * `count`), the task's own `pid` among them.
+ */
+export async function assertPsIsCgroup(
+  c: Containerd,
+  id: string,
+  pid: number,
+  count: number,
+): Promise<void> {
+  const pidsDir = `${v1Mount("pids") ?? "/sys/fs/cgroup"}/${c.ns}/${id}`;
+  let inCgroup: number[] = [];
+  await waitFor(`${count} processes in ${id}'s cgroup`, () => {
+    inCgroup = Deno.readTextFileSync(`${pidsDir}/cgroup.procs`).trim().split("\n").map(Number);
+    return inCgroup.length === count;
+  });
+  const ps = await c.ctr(["task", "ps", id]);
+  assert.equal(ps.code, 0, ps.stderr);
+  const listed = ps.stdout.trim().split("\n").slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
+  assert.deepEqual(listed.sort((a, b) => a - b), inCgroup.sort((a, b) => a - b), ps.stdout);
+  assert.ok(listed.includes(pid), `ctr task ps lists the task's pid ${pid}`);
+}
