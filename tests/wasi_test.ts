@@ -5,9 +5,7 @@
  */
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { build, missingTools, SRC } from "./wasi/build.ts";
-
-/** A directory's content as in a case file: "dir/" → null, file → text, symlink → {symlink}. */
-export type Tree = Record<string, string | null | { symlink: string }>;
+import { normalizeTree, readTree, type Tree, writeTree } from "./wasi/tree.ts";
 
 interface Case {
   args: string[];
@@ -57,46 +55,6 @@ export function expected(text: string, diff: Differences | undefined, actual: st
 const MODES = ["native", "sandbox"] as const;
 const RUN_CASE = new URL("./wasi/run_case.ts", import.meta.url).pathname;
 const TRAP_STATUS = 134;
-
-/** Makes `tree` under `dir`. */
-export function writeTree(dir: string, tree: Tree): void {
-  for (const [key, value] of Object.entries(tree)) {
-    const path = `${dir}/${key}`;
-    const parent = path.replace(/\/[^/]*\/?$/, "");
-    Deno.mkdirSync(parent, { recursive: true });
-    if (key.endsWith("/")) Deno.mkdirSync(path, { recursive: true });
-    else if (typeof value === "string") Deno.writeTextFileSync(path, value);
-    else if (value && typeof value === "object") Deno.symlinkSync(value.symlink, path);
-  }
-}
-
-/** Reads `dir` back in the Tree format (every directory listed, sorted). */
-export function readTree(dir: string, prefix = ""): Tree {
-  const out: Tree = {};
-  for (const e of Deno.readDirSync(`${dir}/${prefix}`)) {
-    const rel = `${prefix}${e.name}`;
-    const path = `${dir}/${rel}`;
-    if (e.isSymlink) out[rel] = { symlink: Deno.readLinkSync(path) };
-    else if (e.isDirectory) {
-      out[`${rel}/`] = null;
-      Object.assign(out, readTree(dir, `${rel}/`));
-    } else out[rel] = Deno.readTextFileSync(path);
-  }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
-}
-
-/** Fills in the directories a tree implies ("a/b/c" implies "a/" and "a/b/"), sorted. */
-export function normalizeTree(tree: Tree): Tree {
-  const out: Tree = { ...tree };
-  for (const key of Object.keys(tree)) {
-    const parts = key.split("/");
-    for (let i = 1; i < parts.length; i++) {
-      const dir = `${parts.slice(0, i).join("/")}/`;
-      if (!(dir in out)) out[dir] = null;
-    }
-  }
-  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a < b ? -1 : 1));
-}
 
 async function sha256(text: Uint8Array): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", text as Uint8Array<ArrayBuffer>);
