@@ -40,7 +40,13 @@ import { withHarness } from "./harness.ts";
 
 const REPO = new URL("../..", import.meta.url).pathname;
 
-export { BUSYBOX_IMAGE, testImages, WASM_IMAGE, WASM_IMAGE_ENV } from "./test_images.ts";
+export {
+  BUSYBOX_IMAGE,
+  PAUSE_IMAGE,
+  testImages,
+  WASM_IMAGE,
+  WASM_IMAGE_ENV,
+} from "./test_images.ts";
 
 /** The shim's launcher in this checkout (what the PATH wrapper execs). */
 export const SHIM_LAUNCHER = `${REPO}bin/containerd-shim-denki-v2`;
@@ -147,6 +153,15 @@ function adoptedIn(pid: number, ns: string): boolean {
   }
 }
 
+/** Whether process `pid` works in a directory under `dir`. */
+function cwdUnder(pid: number, dir: string): boolean {
+  try {
+    return Deno.readLinkSync(`/proc/${pid}/cwd`).startsWith(`${dir}/`);
+  } catch {
+    return false;
+  }
+}
+
 function kill(pid: number, signal: Deno.Signal): void {
   try {
     Deno.kill(pid, signal);
@@ -184,12 +199,22 @@ export async function runFor(cmd: string, args: string[], timeoutMs: number): Pr
   };
 }
 
+/**
+ * What turns a harness containerd into a Kubernetes node's (tests/support/cri/): the CRI
+ * plugin's config, written into config.toml for the instance's temp dir.
+ */
+export interface CriSetup {
+  toml(c: Containerd): string;
+}
+
 /** One containerd daemon, owned by a test. */
 export class Containerd {
   /** The temp dir that holds everything of this instance. */
   readonly dir = Deno.makeTempDirSync({ prefix: "denki-ctrd-" });
-  /** The containerd namespace, unique per test process and instance. */
-  readonly ns = `denki-ctrd-${Deno.pid}-${instances++}`;
+  /** A name unique per test process and instance (the cgroups the harness may remove). */
+  readonly name = `denki-ctrd-${Deno.pid}-${instances++}`;
+  /** The containerd namespace: `name`, or CRI's fixed `k8s.io` for a node with CRI. */
+  readonly ns: string;
   readonly socket = `${this.dir}/containerd.sock`;
   /** The denki wrapper (what `--runc-binary` gets; `<dir>/bin/runc` links to it). */
   readonly denki = `${this.dir}/bin/denki`;
@@ -217,8 +242,19 @@ export class Containerd {
   /** Each call of the denki shim's binary (start, delete, the daemon), one line per call. */
   readonly shimCalls = `${this.dir}/shim-calls.log`;
   /** Where denki's shim keeps its containers' state, `/run/containerd/denki/<ns>`, seen from the host. */
-  readonly shimStateRoot = `${this.dir}/run/containerd/denki/${this.ns}`;
+  get shimStateRoot(): string {
+    return `${this.dir}/run/containerd/denki/${this.ns}`;
+  }
   #env: Record<string, string> = {};
+
+  /**
+   * A containerd of its own; with `cri`, its CRI plugin is on, and it runs in a private
+   * network namespace too (with loopback up, so pods on the "host" network stay off the
+   * host's), with a tmpfs on /var/lib (CNI keeps its cache in /var/lib/cni, not movable).
+   */
+  constructor(readonly cri?: CriSetup) {
+    this.ns = cri === undefined ? this.name : "k8s.io";
+  }
 
   /**
    * Starts containerd and waits for its socket; `pathRuntime` is what `runc` on its PATH is,
@@ -244,6 +280,8 @@ export class Containerd {
     if (!/io\.containerd\.snapshotter\.v1\s+overlayfs\s+\S+\s+ok/.test(plugins)) {
       // overlayfs cannot stack on every file system the temp dir may be on.
       this.snapshotter = "native";
+      // (The CRI config names its snapshotter before containerd can say.)
+      if (this.cri !== undefined) throw new Error("containerd has no overlayfs snapshotter here");
     }
   }
 
@@ -267,15 +305,20 @@ export class Containerd {
 
   async #spawn(): Promise<void> {
     // unshare execs sh, which execs containerd: the child's pid is containerd's.
+    const node = this.cri === undefined ? [] : ["--net"];
+    const setup = this.cri === undefined
+      ? ""
+      : "ip link set lo up && mount -t tmpfs -o mode=0755 tmpfs /var/lib && ";
     const child = new Deno.Command("unshare", {
       args: [
         "--mount",
+        ...node,
         "--propagation",
         "private",
         "--",
         "/bin/sh",
         "-c",
-        'mount --bind "$1" /run && exec containerd --config "$2" >>"$3" 2>&1',
+        `${setup}mount --bind "$1" /run && exec containerd --config "$2" >>"$3" 2>&1`,
         "sh",
         `${this.dir}/run`,
         `${this.dir}/config.toml`,
@@ -312,7 +355,7 @@ export class Containerd {
       // stays: the tasks service refuses to load without it.)
       "disabled_plugins = [",
       ...[
-        "io.containerd.grpc.v1.cri",
+        ...(this.cri === undefined ? ["io.containerd.grpc.v1.cri"] : []),
         "io.containerd.snapshotter.v1.btrfs",
         "io.containerd.snapshotter.v1.zfs",
         "io.containerd.snapshotter.v1.aufs",
@@ -331,6 +374,7 @@ export class Containerd {
       '  level = "info"',
       "[metrics]",
       '  address = ""',
+      this.cri?.toml(this) ?? "",
       "",
     ].join("\n");
   }
@@ -394,8 +438,8 @@ export class Containerd {
 
   /** Imports the test images (built once per process). */
   async importImages(): Promise<void> {
-    const { busybox, wasm } = await testImages();
-    for (const image of [busybox, wasm]) {
+    const { busybox, wasm, pause } = await testImages();
+    for (const image of this.cri === undefined ? [busybox, wasm] : [busybox, wasm, pause]) {
       const r = await this.ctr(["image", "import", "--snapshotter", this.snapshotter, image.tar]);
       if (r.code !== 0) throw new Error(`ctr image import ${image.name}: ${r.stderr}`);
     }
@@ -440,9 +484,10 @@ export class Containerd {
       }
       this.#child = undefined;
     }
-    // Shims outlive containerd by design; each names this instance's socket or namespace in
-    // its args.
-    for (const pid of new Set([...pidsWithArg(this.socket), ...shimPids(this.ns)])) {
+    // Shims outlive containerd by design; each names this instance's socket in its args, or
+    // (a spare that took a pod) works in one of this instance's bundles.
+    const adopted = pidsWhere((args, pid) => isSpare(args) && cwdUnder(pid, this.dir));
+    for (const pid of new Set([...pidsWithArg(this.socket), ...adopted])) {
       left.push(`shim pid ${pid}`);
       kill(pid, "SIGKILL");
     }
@@ -454,7 +499,8 @@ export class Containerd {
     for (const root of [this.stateRoot("runc-binary"), this.stateRoot("path")]) {
       if (!exists(root)) continue;
       for (const e of Deno.readDirSync(root)) {
-        if (!e.isDirectory) continue;
+        // (`@seccomp` and the like are denki caches, not containers.)
+        if (!e.isDirectory || e.name.startsWith("@")) continue;
         left.push(`denki container ${root}/${e.name}`);
         await this.denkiAt(root, ["delete", "--force", e.name]);
       }
@@ -496,7 +542,8 @@ export class Containerd {
     const root = this.shimStateRoot;
     if (exists(root)) {
       for (const e of Deno.readDirSync(root)) {
-        if (!e.isDirectory) continue;
+        // (`@seccomp` and the like are denki caches, not containers.)
+        if (!e.isDirectory || e.name.startsWith("@")) continue;
         left.push(`denki shim container ${root}/${e.name}`);
         await this.denkiAt(root, ["delete", "--force", e.name]);
       }
@@ -507,9 +554,9 @@ export class Containerd {
     return left;
   }
 
-  /** Thaws, empties (SIGKILL by pid) and removes `/<namespace>` on every hierarchy. */
+  /** Thaws, empties (SIGKILL by pid) and removes `/<name>` on every hierarchy. */
   async #removeCgroups(): Promise<string[]> {
-    const dirs = cgroupsNamed(this.ns);
+    const dirs = cgroupsNamed(this.name);
     const stuck = await emptyAndRemove(dirs);
     if (stuck.length > 0) throw new Error(`cannot remove cgroups: ${stuck.join(", ")}`);
     return dirs.map((d) => `cgroup ${d}`);

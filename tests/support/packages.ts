@@ -48,6 +48,10 @@ export const CONTAINER_PACKAGES: readonly Wanted[] = [
   // containerd drives denki in tests/containerd_test.ts; ctr and the runc v2 shim come with it.
   // (Where systemd runs, installing it also starts the host's own daemon; no test uses that.)
   { program: "containerd", pkg: "containerd" },
+  // The CRI tests' pods are on a CNI bridge (the plugins) in containerd's own network
+  // namespace, whose loopback the harness brings up with ip(8).
+  { file: "/usr/lib/cni/bridge", pkg: "containernetworking-plugins" },
+  { program: "ip", pkg: "iproute2" },
   // podman drives denki in tests/podman_test.ts, through conmon (a package of its own).
   { program: "conmon", pkg: "conmon" },
   { program: "podman", pkg: "podman" },

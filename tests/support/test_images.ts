@@ -9,17 +9,26 @@ const REPO = new URL("../..", import.meta.url).pathname;
 /** The image names the harness imports into every instance. */
 export const BUSYBOX_IMAGE = "docker.io/library/denki-busybox:latest";
 export const WASM_IMAGE = "docker.io/library/denki-hello-wasm:latest";
+/** The sandbox ("pause") image of the CRI tests: busybox whose entrypoint sleeps. */
+export const PAUSE_IMAGE = "docker.io/library/denki-pause:latest";
 
 /** The environment the Wasm image's config sets (hello.wasm prints its environment). */
 export const WASM_IMAGE_ENV = ["PATH=/", "GREETING=hello-from-the-image"];
 
-let images: Promise<{ busybox: BuiltImage; wasm: BuiltImage }> | undefined;
+/** The images the harnesses import. */
+export interface TestImages {
+  busybox: BuiltImage;
+  wasm: BuiltImage;
+  pause: BuiltImage;
+}
+
+let images: Promise<TestImages> | undefined;
 
 /**
- * The busybox and Wasm image tarballs, built once per test process from busybox-static and
- * bundles/hello-wasm, and removed when the process ends.
+ * The busybox, Wasm and pause image tarballs, built once per test process from busybox-static
+ * and bundles/hello-wasm, and removed when the process ends.
  */
-export function testImages(): Promise<{ busybox: BuiltImage; wasm: BuiltImage }> {
+export function testImages(): Promise<TestImages> {
   images ??= (async () => {
     const dir = Deno.makeTempDirSync({ prefix: "denki-images-" });
     globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
@@ -53,7 +62,18 @@ export function testImages(): Promise<{ busybox: BuiltImage; wasm: BuiltImage }>
       `${dir}/wasm.tar`,
       `${dir}/work-wasm`,
     );
-    return { busybox, wasm };
+    // A pod's sandbox only has to hold its namespaces: busybox's sleep, for 68 years.
+    const pause = await buildImage(
+      {
+        name: PAUSE_IMAGE,
+        rootfs: `${dir}/busybox`,
+        entrypoint: ["/bin/sleep", "2147483647"],
+        env: ["PATH=/bin"],
+      },
+      `${dir}/pause.tar`,
+      `${dir}/work-pause`,
+    );
+    return { busybox, wasm, pause };
   })();
   return images;
 }
