@@ -3,7 +3,7 @@
  * container lifecycle against runc (and crun where it runs), commands on a running
  * container, `ctr run` through containerd, memory, and the Wasm executor against node:wasi.
  * BENCH_ROUNDS sets the rounds of quick cases, BENCH_HEAVY_ROUNDS those of the long Wasm
- * workloads; BENCH_ONLY=startup,lifecycle,cgroups,containerd,memory,wasm picks sections.
+ * workloads; BENCH_ONLY=startup,lifecycle,cgroups,containerd,cri,memory,wasm picks sections.
  */
 import { bundle } from "../../bin/bundle.ts";
 import {
@@ -16,6 +16,7 @@ import type { BenchContext } from "./context.ts";
 import { lifecycleSection } from "./lifecycle.ts";
 import { cgroupSection } from "./cgroups.ts";
 import { containerdSection } from "./containerd.ts";
+import { criSection } from "./cri.ts";
 import { memorySection } from "./memory.ts";
 import { startupSection } from "./startup.ts";
 import { wasmSection } from "./wasm.ts";
@@ -51,8 +52,9 @@ async function main(): Promise<void> {
     { program: "node", pkg: "nodejs" },
     { file: "/usr/bin/time", pkg: "time" },
   ]);
-  const only = (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,cgroups,containerd,memory,wasm")
-    .split(",");
+  const only =
+    (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,cgroups,containerd,cri,memory,wasm")
+      .split(",");
   await bundle();
   const dir = Deno.makeTempDirSync({ prefix: "denki-bench-" });
   try {
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
       ["lifecycle", lifecycleSection],
       ["cgroups", cgroupSection],
       ["containerd", containerdSection],
+      ["cri", criSection],
       ["memory", memorySection],
       ["wasm", wasmSection],
     ] as const;

@@ -9,6 +9,8 @@ export interface Case {
   cmd?: string[];
   /** Timed instead of `cmd` (e.g. create; start; wait; delete). */
   fn?: () => Promise<void>;
+  /** Run after each run of `fn`, untimed (e.g. removing the pod it started). */
+  after?: () => Promise<void>;
   /** Expected exit status of `cmd` (default 0); a different one aborts the benchmark. */
   code?: number;
   env?: Record<string, string>;
@@ -36,7 +38,9 @@ async function once(c: Case): Promise<number> {
   if (c.fn) {
     const t = performance.now();
     await c.fn();
-    return performance.now() - t;
+    const ms = performance.now() - t;
+    await c.after?.();
+    return ms;
   }
   const [program, ...args] = c.cmd!;
   const t0 = performance.now();
