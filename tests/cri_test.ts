@@ -184,6 +184,7 @@ async function twoContainerPod(node: CriNode, handler: Handler): Promise<void> {
   assert.deepEqual(node.mountsInContainerd(), [], "no mounts left in containerd's namespace");
   assert.deepEqual(node.netnsLeft(), []);
   assert.deepEqual(node.ipsLeft(), []);
+  await waitFor("the pod's shim to exit", () => node.shimPids().length === 0);
 }
 
 /** The args of the shim process `pid` runs under (its nearest containerd-shim ancestor). */

@@ -10,7 +10,7 @@
  * left (pods through the CRI, then everything the containerd harness removes) and counts it,
  * and also counts pod network namespaces and IP allocations that outlived their pods.
  */
-import { Containerd, CONTAINERD_REQS, mountsUnder } from "../containerd.ts";
+import { Containerd, CONTAINERD_REQS, isSpare, mountsUnder, pidsWhere } from "../containerd.ts";
 import { program, type Requirement } from "../requires.ts";
 import { withHarness } from "../harness.ts";
 import { exists } from "../fs.ts";
@@ -190,6 +190,19 @@ export class CriNode {
     const pid = this.ctrd.pid;
     if (pid === undefined) return [];
     return mountsUnder(Deno.readTextFileSync(`/proc/${pid}/mountinfo`), this.ctrd.dir);
+  }
+
+  /** Shim processes of this node: those naming its socket, and a spare that took a pod. */
+  shimPids(): number[] {
+    const dir = `${this.ctrd.dir}/`;
+    return pidsWhere((args, pid) => {
+      if (args.includes(this.ctrd.socket)) return true;
+      try {
+        return isSpare(args) && Deno.readLinkSync(`/proc/${pid}/cwd`).startsWith(dir);
+      } catch {
+        return false;
+      }
+    });
   }
 
   /** Pod network namespaces still bound under (containerd's) /run/netns. */

@@ -5,8 +5,9 @@
  * - `denki-runc`: containerd's runc shim running denki, through the runtime option
  *   `BinaryName` (read by the CRI plugin only; ctr never sends it);
  * - `denki`: denki's own shim, `io.containerd.denki.v2` (containerd-shim-denki-v2 on PATH).
- * The denki handlers pass the Wasm annotations from a pod's container to the OCI config, which
- * is how a Wasm container in a pod reaches denki's Wasm executor.
+ * The denki handlers pass the Wasm annotations of a pod or its container to the OCI config,
+ * which is how a Wasm container in a pod reaches denki's Wasm executor. README.md's
+ * Kubernetes section shows this config with a node's real paths; keep the two alike.
  */
 import { WASM_ANNOTATIONS } from "../../../executors/wasm/annotations.ts";
 import { PAUSE_IMAGE } from "../test_images.ts";
@@ -60,11 +61,13 @@ export function criToml(p: NodePaths): string {
     '  runtime_type = "io.containerd.runc.v2"',
     `${runtimes}.denki-runc]`,
     '  runtime_type = "io.containerd.runc.v2"',
+    `  pod_annotations = ${wasm}`,
     `  container_annotations = ${wasm}`,
     `${runtimes}.denki-runc.options]`,
     `  BinaryName = ${q(p.denki)}`,
     `${runtimes}.denki]`,
     '  runtime_type = "io.containerd.denki.v2"',
+    `  pod_annotations = ${wasm}`,
     `  container_annotations = ${wasm}`,
   ].join("\n");
 }
