@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { testWith } from "./support/requires.ts";
-import { CRI_REQS, type CriNode, withCriNode } from "./support/cri/node.ts";
+import { type ContainerInit, CRI_REQS, type CriNode, withCriNode } from "./support/cri/node.ts";
 import { type Handler, HANDLERS, POD_SUBNET } from "./support/cri/node_config.ts";
 import { ContainerState, ProfileType } from "./support/cri/messages.ts";
 import { WASM_IMAGE, WASM_IMAGE_ENV } from "./support/containerd.ts";
@@ -220,6 +220,16 @@ for (const handler of HANDLERS) {
   );
 }
 
+/** The Wasm image as a pod's container, with the annotation that asks for the Wasm executor. */
+function wasmContainer(node: CriNode, name: string, linux: ContainerInit["linux"] = {}) {
+  return node.containerConfig(name, [], {
+    image: { image: WASM_IMAGE },
+    command: [],
+    annotations: { "module.wasm.image/variant": "compat" },
+    linux,
+  });
+}
+
 /**
  * The container securityContext of Kubernetes' "restricted" Pod Security Standard: not root,
  * all capabilities dropped, a read-only root, the runtime's default seccomp profile (an
@@ -257,12 +267,7 @@ async function restrictedPod(node: CriNode, handler: Handler): Promise<void> {
     })
   );
   if (handler !== "runc") {
-    containers.push(node.containerConfig("wasm", [], {
-      image: { image: WASM_IMAGE },
-      command: [],
-      annotations: { "module.wasm.image/variant": "compat" },
-      linux: { securityContext: restricted(false) },
-    }));
+    containers.push(wasmContainer(node, "wasm", { securityContext: restricted(false) }));
   }
   const { podId, ids } = await node.runPod(handler, pod, containers);
   for (const [i, id] of ids.entries()) {
@@ -308,11 +313,7 @@ const SECRET = "DENKI_CRI_SECRET";
 async function wasmPod(node: CriNode, handler: Handler): Promise<void> {
   const pod = node.podConfig("wasm", { hostNetwork: true });
   const { podId, ids: [id] } = await node.runPod(handler, pod, [
-    node.containerConfig("hello", [], {
-      image: { image: WASM_IMAGE },
-      command: [],
-      annotations: { "module.wasm.image/variant": "compat" },
-    }),
+    wasmContainer(node, "hello"),
   ]);
   assert.ok(id !== undefined);
   const status = await exitedStatus(node, id);
