@@ -11,8 +11,8 @@ import { knownMountOptions } from "./plan/mount_options.ts";
 import { CAPABILITIES } from "./plan/capabilities.ts";
 import type { ExecutorRegistry } from "./executor_registry.ts";
 
-/** Namespace types the Linux executor creates or joins (user: later, it needs one thread). */
-const NAMESPACES = ["cgroup", "ipc", "mount", "network", "pid", "time", "uts"];
+/** Namespace types the Linux executor creates or joins. */
+const NAMESPACES = ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"];
 
 /** The features JSON object, in the runtime-spec's field order; executors as registered. */
 export function features(

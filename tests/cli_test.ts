@@ -268,7 +268,16 @@ Deno.test("cli: features lists the supported version range and nothing unimpleme
     "poststop",
   ]);
   assert.ok(f.mountOptions.includes("rbind") && f.mountOptions.includes("nosymfollow"));
-  assert.ok(!f.linux.namespaces.includes("user"), "user namespaces are not implemented yet");
+  assert.deepEqual(f.linux.namespaces, [
+    "cgroup",
+    "ipc",
+    "mount",
+    "network",
+    "pid",
+    "time",
+    "user",
+    "uts",
+  ]);
   assert.deepEqual(f.linux.cgroup, {
     v1: true,
     v2: true,

@@ -294,11 +294,11 @@ T("bad input fails with one line and leaves nothing behind", () =>
         (c) => (c.process.terminal = true),
         /cannot allocate tty if denki will detach without setting console socket/,
       ],
-      ["user namespace", (c) => {
+      ["user namespace without its root", (c) => {
         c.linux.namespaces.push({ type: "user" });
-        c.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-        c.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
-      }, /user namespaces are not supported yet/],
+        c.linux.uidMappings = [{ containerID: 1, hostID: 1000, size: 1 }];
+        c.linux.gidMappings = [{ containerID: 1, hostID: 1000, size: 1 }];
+      }, /cannot become gid 0 of the user namespace \(the user namespace must map 0\)/],
       ["missing rootfs", (c) => (c.root.path = "nowhere"), /rootfs .*\/nowhere does not exist/],
       [
         "bad mount",

@@ -10,7 +10,7 @@ import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
 import { initLaunchPlan, namespaceProblems, openJoined } from "../linux/namespaces.ts";
 import { initLaunchScript, stageFailure, startStage, trySendGo } from "../linux/launch.ts";
-import { handoffSteps, sendRest } from "../linux/native/handoff.ts";
+import { cgroupJoinSteps, handoffSteps, sendRest } from "../linux/native/handoff.ts";
 import { buildNativePlan, denoInitReason } from "../linux/native/build.ts";
 import { nativeInitSteps } from "../linux/native/init.ts";
 import { compileCached, seccompCacheDir } from "../linux/seccomp_cache.ts";
@@ -19,7 +19,7 @@ import { Script } from "../spawn/script.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
 import { selfCommand } from "../self.ts";
-import type { Spec } from "../spec/config.ts";
+import type { IdMapping, Spec } from "../spec/config.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { checkContainerId } from "../state/container_id.ts";
 import { readProcessInfo } from "../state/proc.ts";
@@ -251,12 +251,19 @@ export async function createContainer(
   const denoWhy = denoInitReason(spec, checked);
   log.debug(`container "${opts.id}": ${denoWhy ? `Deno init: ${denoWhy}` : "native init"}`);
   /** Starts the init; `native` appends the native init's steps to the launch script. */
-  const launch = async (native?: (s: Script) => void, meanwhile?: () => void) => {
+  // The exec fifo as an fd for an init in a new user namespace (inheritable for the launch).
+  let fifoFd: number | undefined;
+  const launch = async (
+    native?: (s: Script) => void,
+    meanwhile?: () => void,
+    first?: (s: Script) => void,
+  ) => {
     try {
       const argv = selfCommand(["init", String(childEnd)]);
       // Inheritable only for this spawn: hooks run by this process must not get it (nor the
       // caller's stdio fds: a hook left running would hold a container's output open).
       if (tty) sc.setCloexec(tty.initEnd, false);
+      if (fifoFd !== undefined) sc.setCloexec(fifoFd, false);
       for (const fd of opts.stdio ?? []) sc.setCloexec(fd, false);
       // An empty environment: nothing of the caller's reaches the init (or the workload).
       if (checked.sandbox) pid = sc.spawn(argv[0]!, argv, []);
@@ -266,10 +273,13 @@ export async function createContainer(
           stdio: childStdio,
           native,
           meanwhile,
+          first,
         }));
       }
     } finally {
       sc.close(childEnd);
+      if (fifoFd !== undefined) sc.close(fifoFd);
+      fifoFd = undefined;
       tty?.closeInitEnd();
       pipes?.closeChildEnds();
       for (const fd of opts.stdio ?? []) sc.setCloexec(fd, true);
@@ -332,6 +342,10 @@ export async function createContainer(
       const seccomp = spec.linux?.seccomp &&
         await compileCached(spec.linux.seccomp, Deno.build.arch, seccompCacheDir(lock.dir));
       for (const note of seccomp?.notes ?? []) log.debug(note);
+      // In a user namespace the init cannot reach the state directory (the host root's): it
+      // gets the fifo as an fd.
+      const userns = hasUserNamespace(spec);
+      if (userns) fifoFd = sc.open(`${lock.dir}/${EXEC_FIFO}`, sc.O_PATH | sc.O_CLOEXEC);
       const plan = buildNativePlan({
         spec,
         id: opts.id,
@@ -346,18 +360,25 @@ export async function createContainer(
         cgroup: cgroup?.rec,
         seccomp,
         mountinfo: readTextRaw("/proc/self/mountinfo") ?? "",
+        fifoFd,
       });
       for (const note of ambientNotes(plan.creds)) log.debug(note);
       phases.mark("planned");
       // The init starts now, and makes its namespaces and moves into the cgroup (the kernel's
       // slow part) while this process builds the rest of its script (native/handoff.ts).
       let rest: Uint8Array | undefined;
-      await launch((s) => handoffSteps(s, childEnd, cgroup?.dirs() ?? []), () => {
-        initScript = new Script(Deno.build.arch);
-        nativeInitSteps(initScript, plan);
-        rest = initScript.build({ fd: childEnd, failCode: 1, text: false });
-        phases.mark("init script built (while the stage works)");
-      });
+      // In a user namespace the stage joins the cgroup instead, first, as the host's root.
+      const dirs = cgroup?.dirs() ?? [];
+      await launch(
+        (s) => handoffSteps(s, childEnd, userns ? [] : dirs),
+        () => {
+          initScript = new Script(Deno.build.arch);
+          nativeInitSteps(initScript, plan);
+          rest = initScript.build({ fd: childEnd, failCode: 1, text: false });
+          phases.mark("init script built (while the stage works)");
+        },
+        userns ? (s) => cgroupJoinSteps(s, dirs) : undefined,
+      );
       creating = withInit(creating, pid!);
       store.writeCreating(lock, creating);
       sendRest(parentEnd, rest!);
@@ -531,6 +552,7 @@ async function launchInit(
     stdio: readonly [number, number, number] | undefined;
     native: ((s: Script) => void) | undefined;
     meanwhile: (() => void) | undefined;
+    first: ((s: Script) => void) | undefined;
   },
 ): Promise<{ pid: number; script: Script }> {
   const joined = openJoined(spec);
@@ -539,12 +561,44 @@ async function launchInit(
     const plan = {
       ...initLaunchPlan(spec, argv, channelFd, joined, mountinfo, how.inProcess, how.stdio),
       native: how.native,
+      first: how.first,
     };
     const script = initLaunchScript(plan, Deno.build.arch);
-    return { pid: await startStage(script, channel, channelFd, how.meanwhile), script };
+    const mapUserns = plan.newUser ? (pid: number) => writeIdMaps(pid, spec) : undefined;
+    return {
+      pid: await startStage(script, channel, channelFd, how.meanwhile, mapUserns),
+      script,
+    };
   } finally {
     for (const ns of joined) sc.close(ns.fd);
   }
+}
+
+/** True when the container's processes are in a user namespace (new or joined by path). */
+function hasUserNamespace(spec: Spec): boolean {
+  return (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
+}
+
+/** Writes the id maps of the new user namespace of process `pid` (as root: directly). */
+function writeIdMaps(pid: number, spec: Spec): Promise<void> {
+  const text = (maps: readonly IdMapping[] | undefined) =>
+    (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
+  for (
+    const [file, maps] of [["gid_map", spec.linux?.gidMappings], [
+      "uid_map",
+      spec.linux?.uidMappings,
+    ]] as const
+  ) {
+    try {
+      // One write (the kernel takes a map whole or not at all), past Deno's /proc rules.
+      sc.writeTextRaw(`/proc/${pid}/${file}`, text(maps));
+    } catch (err) {
+      throw new DenkiError(
+        `cannot write the user namespace's ${file} (pid ${pid}): ${(err as Error).message}`,
+      );
+    }
+  }
+  return Promise.resolve();
 }
 
 /** The error for an init that exited before it was ready, saying how it ended (reaps it). */

@@ -33,7 +33,7 @@ import {
   terminalSteps,
 } from "../spawn/steps.ts";
 import type { RuntimeEnd } from "../sync.ts";
-import { encodeMessage, type StageFailMessage } from "../sync/messages.ts";
+import { encodeMessage, type StageFailMessage, type StageUsernsMessage } from "../sync/messages.ts";
 import * as sc from "../sys/syscalls.ts";
 import {
   AT_EMPTY_PATH,
@@ -68,8 +68,19 @@ export interface InitLaunchPlan {
   channel: number;
   /** Namespaces joined by path, opened by `create`. */
   join: readonly NamespaceFd[];
-  /** Namespaces made new by the stage (pid, time and cgroup are handled apart). */
+  /** Namespaces made new by the stage (user, pid, time and cgroup are handled apart). */
   fresh: readonly NamespaceType[];
+  /**
+   * A new user namespace, made after the joined namespaces (joining needs the host's
+   * capabilities) and before the new ones (which it then owns); the stage reports it and
+   * waits until `create` has written its id maps.
+   */
+  newUser?: boolean;
+  /**
+   * Steps the stage takes first, as the host's root (joining the cgroup, when a user namespace
+   * would keep the init from doing it).
+   */
+  first?: ((s: Script) => void) | undefined;
   /** A new pid namespace (the init is its PID 1); a joined one is in `join`. */
   newPid: boolean;
   /** A new time namespace with these offsets ("monotonic 5 0" lines); joined: in `join`. */
@@ -120,6 +131,38 @@ function joinSteps(s: Script, list: readonly NamespaceFd[], who: string): void {
   }
 }
 
+/**
+ * A new user namespace for the stage: made, reported on `channel` with the stage's pid, and
+ * waited on (one byte) while `create` writes its maps. Then the stage takes uid and gid 0 of
+ * the namespace, so what it makes from here on (mounts, files, the init) belongs to the
+ * container's root, not to an id the namespace cannot name.
+ */
+function userNamespaceSteps(s: Script, channel: number, who: string): void {
+  s.call("unshare", [NAMESPACES.user.flag], `${who}: cannot create the user namespace`);
+  const pid = s.slot();
+  s.call("getpid", [], "getpid", { into: pid });
+  s.report(
+    channel,
+    "stage-userns" satisfies StageUsernsMessage["type"],
+    pid,
+    "report the user namespace",
+  );
+  s.call("read", [channel, s.zeros(8), 1], "wait for the user namespace's id maps", {
+    exitOnEof: 1,
+  });
+  becomeNamespaceRoot(s, who);
+}
+
+/**
+ * Uid and gid 0 of the user namespace the stage is in: otherwise it is an id the namespace
+ * cannot name, whose capabilities there end at its next execve (the init's).
+ */
+function becomeNamespaceRoot(s: Script, who: string): void {
+  const why = "(the user namespace must map 0)";
+  s.call("setresgid", [0, 0, 0], `${who}: cannot become gid 0 of the user namespace ${why}`);
+  s.call("setresuid", [0, 0, 0], `${who}: cannot become uid 0 of the user namespace ${why}`);
+}
+
 /** `path` relative to the mount point `mount` that holds it ("." for the point itself). */
 function pathBelow(mount: string, path: string): string {
   const rest = mount === "/" ? path.slice(1) : path.slice(mount.length + 1);
@@ -158,7 +201,10 @@ export function initLaunchScript(p: InitLaunchPlan, arch: string): Script {
   const s = new Script(arch);
   const who = "container init";
   const joinedMount = p.join.find((n) => n.type === "mount");
+  p.first?.(s);
   joinSteps(s, p.join.filter((n) => n.type !== "mount" && n.type !== "pid"), who);
+  if (p.join.some((n) => n.type === "user")) becomeNamespaceRoot(s, who);
+  if (p.newUser) userNamespaceSteps(s, p.channel, who);
   const fresh = p.fresh.reduce((f, t) => f | NAMESPACES[t].flag, 0);
   if (fresh !== 0) {
     s.call("unshare", [fresh], `${who}: cannot create namespaces (${p.fresh.join(", ")})`);
@@ -422,6 +468,7 @@ export async function startStage(
   channel: RuntimeEnd,
   reportFd: number,
   meanwhile: () => void = () => {},
+  mapUserns?: (stagePid: number) => Promise<void>,
 ): Promise<number> {
   const stage = launchStage(script.build({ fd: reportFd, failCode: 1, text: false }));
   // Work that overlaps the stage's namespaces and fork; if it fails, the init goes too.
@@ -431,7 +478,25 @@ export async function startStage(
   } catch (err) {
     failed = { err };
   }
-  const msg = channel.receive();
+  let msg = channel.receive();
+  if (msg?.type === "stage-userns") {
+    // The stage waits in its new user namespace for its maps; without them it must not go on
+    // (its EOF on the channel ends it).
+    if (failed === undefined && mapUserns !== undefined) {
+      try {
+        await mapUserns(stage);
+        sendGo(channel);
+      } catch (err) {
+        failed = { err };
+      }
+    }
+    if (failed !== undefined) {
+      sc.kill(stage, SIGKILL);
+      await sc.waitChild(stage);
+      throw failed.err;
+    }
+    msg = channel.receive();
+  }
   const status = await sc.waitChild(stage);
   if (failed !== undefined) {
     if (msg?.type === "stage-pid" && msg.value > 0) {

@@ -49,9 +49,16 @@ export function namespaceProblems(spec: Spec): string[] {
       );
     }
   }
-  for (const ns of entries(spec)) {
-    if (ns.type === "user") {
-      out.push("user namespaces are not supported yet (they need a single-threaded process)");
+  if (entries(spec).some((n) => n.type === "user" && !n.path)) {
+    // The stage joins namespaces with the host's capabilities before it makes the user
+    // namespace, except pid and mount, which come last (they change what later steps see);
+    // from inside a new user namespace it has no capabilities over the host's.
+    for (const ns of entries(spec)) {
+      if ((ns.type === "pid" || ns.type === "mount") && ns.path) {
+        out.push(
+          `joining the ${ns.type} namespace ${ns.path} needs its user namespace joined too, not a new one`,
+        );
+      }
     }
   }
   return out;
@@ -110,8 +117,9 @@ export function initLaunchPlan(
     channel,
     join: joined,
     // pid and time are made apart (they act on children); cgroup once the init is in its
-    // cgroup; user namespaces are refused before this.
+    // cgroup; user first of all, once the joined ones are joined.
     fresh: fresh.filter((t) => t !== "pid" && t !== "time" && t !== "cgroup" && t !== "user"),
+    newUser: fresh.includes("user"),
     newPid: fresh.includes("pid"),
     newTime: time === undefined ? undefined : offsets,
     exe,

@@ -38,9 +38,19 @@ Deno.test("namespaceProblems: what needs a private mount table is refused, one r
   );
 });
 
-Deno.test("namespaceProblems: user namespaces are still refused", () => {
+Deno.test("namespaceProblems: a new user namespace is fine; joining pid or mount then is not", () => {
   const spec = base();
   spec.linux!.namespaces!.push({ type: "user" });
-  assert.equal(namespaceProblems(spec).length, 1);
-  assert.match(namespaceProblems(spec)[0]!, /user namespaces are not supported/);
+  assert.deepEqual(namespaceProblems(spec), []);
+  spec.linux!.namespaces = spec.linux!.namespaces!.map((n) =>
+    n.type === "pid" ? { type: "pid", path: "/proc/1/ns/pid" } : n
+  );
+  assert.deepEqual(namespaceProblems(spec), [
+    "joining the pid namespace /proc/1/ns/pid needs its user namespace joined too, not a new one",
+  ]);
+  // Joined by path too: the stage joins it first, then the pid namespace it owns.
+  spec.linux!.namespaces = spec.linux!.namespaces!.map((n) =>
+    n.type === "user" ? { type: "user", path: "/proc/1/ns/user" } : n
+  );
+  assert.deepEqual(namespaceProblems(spec), []);
 });

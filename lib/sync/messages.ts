@@ -70,6 +70,15 @@ export interface StagePidMessage {
   value: number;
 }
 
+/**
+ * The launch stage made a new user namespace and waits (for one byte) until the runtime has
+ * written its id maps; `value` is the stage's pid.
+ */
+export interface StageUsernsMessage {
+  type: "stage-userns";
+  value: number;
+}
+
 /** Any message an init sends to the runtime. */
 export type InitMessage =
   | HelloMessage
@@ -79,7 +88,8 @@ export type InitMessage =
   | MountMessage
   | ErrorMessage
   | StageFailMessage
-  | StagePidMessage;
+  | StagePidMessage
+  | StageUsernsMessage;
 
 // ---- What the runtime sends to the Deno init ----
 
@@ -212,6 +222,7 @@ const INIT_SHAPES: Shapes<InitMessage> = {
   error: { message: str },
   "stage-fail": { step: int, errno: int, message: opt(str) },
   "stage-pid": { value: int },
+  "stage-userns": { value: int },
 };
 
 const RUNTIME_SHAPES: Shapes<RuntimeMessage> = {

@@ -37,6 +37,7 @@ const INIT_EXAMPLES: { [T in InitMessage["type"]]: Extract<InitMessage, { type: 
     { type: "stage-fail", step: 0, errno: 0, message: "the hook said no" },
   ],
   "stage-pid": [{ type: "stage-pid", value: 4242 }],
+  "stage-userns": [{ type: "stage-userns", value: 4243 }],
 };
 
 const RUNTIME_EXAMPLES: { [T in RuntimeMessage["type"]]: Extract<RuntimeMessage, { type: T }>[] } =

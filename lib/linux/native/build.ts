@@ -38,6 +38,8 @@ export interface NativeInputs {
   seccomp?: SeccompPlan | undefined;
   /** /proc/self/mountinfo of `create` (the init's new mount namespace starts as a copy). */
   mountinfo: string;
+  /** An inherited O_PATH fd of the exec fifo (a new user namespace cannot reach its path). */
+  fifoFd?: number | undefined;
 }
 
 /**
@@ -173,6 +175,7 @@ export function buildNativePlan(i: NativeInputs): NativePlan {
         : devicePlan(linux.devices ?? []),
       cwd: process.cwd,
       fifo: `${i.stateDir}/exec.fifo`,
+      fifoFd: i.fifoFd,
       runtimeHooks: (spec.hooks?.prestart?.length ?? 0) +
           (spec.hooks?.createRuntime?.length ?? 0) > 0,
       noPivot: i.noPivot,

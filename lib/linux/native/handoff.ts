@@ -23,21 +23,11 @@ const WHO = "denki init";
 
 /**
  * The forked init's steps in the first script: it moves itself into the container's cgroup
- * (every directory's `cgroup.procs`), then takes the second script and the stage program from
- * the channel and runs them. A closed channel (create gave up) ends it.
+ * (`cgroupJoinSteps`), then takes the second script and the stage program from the channel
+ * and runs them. A closed channel (create gave up) ends it.
  */
 export function handoffSteps(s: Script, channel: number, cgroupDirs: readonly string[]): void {
-  for (const dir of cgroupDirs) {
-    const fd = s.slot();
-    const what = `${WHO}: cannot join cgroup ${dir}`;
-    s.call("openat", [AT_FDCWD, s.str(`${dir}/cgroup.procs`), O_WRONLY | O_CLOEXEC], what, {
-      into: fd,
-    });
-    // "0" is the writer itself.
-    s.call("write", [fd, s.str("0"), 1], what, { expect: 1 });
-    s.call("close", [fd], "close", { ignore: true });
-    s.release(fd);
-  }
+  cgroupJoinSteps(s, cgroupDirs);
   // struct msghdr for one byte and two fds (CMSG_SPACE(8) = 24).
   const iov = s.words([s.zeros(8), 1]);
   const control = s.zeros(24);
@@ -57,6 +47,26 @@ export function handoffSteps(s: Script, channel: number, cgroupDirs: readonly st
     [program, s.str(""), argv, s.words([0]), AT_EMPTY_PATH],
     `${WHO}: cannot run the rest of the init`,
   );
+}
+
+/**
+ * Steps that move the calling process into the container's cgroup: every directory's
+ * `cgroup.procs`. A process in a new user namespace cannot write those (they are the host's),
+ * so with one the stage takes these steps before it makes the namespace, and the init it forks
+ * inherits the cgroup.
+ */
+export function cgroupJoinSteps(s: Script, cgroupDirs: readonly string[]): void {
+  for (const dir of cgroupDirs) {
+    const fd = s.slot();
+    const what = `${WHO}: cannot join cgroup ${dir}`;
+    s.call("openat", [AT_FDCWD, s.str(`${dir}/cgroup.procs`), O_WRONLY | O_CLOEXEC], what, {
+      into: fd,
+    });
+    // "0" is the writer itself.
+    s.call("write", [fd, s.str("0"), 1], what, { expect: 1 });
+    s.call("close", [fd], "close", { ignore: true });
+    s.release(fd);
+  }
 }
 
 /** Sends the second script (built bytes) and the stage program to the waiting init. */

@@ -107,14 +107,18 @@ export function nativeInitSteps(s: Script, p: NativePlan): void {
     awaitByte("wait for the prestart and createRuntime hooks");
   }
   const fifo = s.slot();
-  s.call(
-    "openat",
-    [AT_FDCWD, s.str(p.fifo), O_PATH | O_CLOEXEC],
-    `${WHO}: cannot open the exec fifo`,
-    {
-      into: fifo,
-    },
-  );
+  if (p.fifoFd !== undefined) {
+    // F_DUPFD_CLOEXEC: a copy that does not reach the workload.
+    s.call("fcntl", [p.fifoFd, 1030, 3], `${WHO}: cannot take the exec fifo`, { into: fifo });
+    s.call("close", [p.fifoFd], "close", { ignore: true });
+  } else {
+    s.call(
+      "openat",
+      [AT_FDCWD, s.str(p.fifo), O_PATH | O_CLOEXEC],
+      `${WHO}: cannot open the exec fifo`,
+      { into: fifo },
+    );
+  }
   // A procfs of this pid namespace, mounted nowhere: the fifo is reopened through it later.
   const proc = privateProc(e);
 

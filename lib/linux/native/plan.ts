@@ -55,6 +55,11 @@ export interface NativePlan {
   cwd: string;
   /** The exec fifo (opened O_PATH before the root switch). */
   fifo: string;
+  /**
+   * An O_PATH fd of the fifo the init inherits, used instead of `fifo`: in a new user
+   * namespace the init cannot reach the state directory (it is the host root's).
+   */
+  fifoFd?: number | undefined;
   /** prestart/createRuntime hooks exist: ask `create` to run them. */
   runtimeHooks: boolean;
   noPivot: boolean;
