@@ -174,6 +174,13 @@ function mapInside(text: string): Range[] {
   return out;
 }
 
+/** The first few ranges for a message ("none" when there are none). */
+function listRanges(ranges: readonly Range[]): string {
+  if (ranges.length === 0) return "none";
+  const shown = ranges.slice(0, 4).map((r) => span(r.start, r.count)).join(", ");
+  return ranges.length > 4 ? `${shown} and ${ranges.length - 4} more` : shown;
+}
+
 /** A file's text; undefined when it is missing; throws a one-line reason when unreadable. */
 function readHostFile(path: string): string | undefined {
   try {
@@ -253,9 +260,7 @@ export function idMapProblems(
           problems.push(
             `${where}[${i}]: host ${kind}s ${span(m.hostID, m.size)} are neither your own ` +
               `${kind} ${own} nor inside your ranges in ${subFile} (${who} has ` +
-              `${
-                ranges.length === 0 ? "none" : ranges.map((r) => span(r.start, r.count)).join(", ")
-              })`,
+              `${listRanges(ranges)})`,
           );
         });
       }
