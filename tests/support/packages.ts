@@ -57,6 +57,8 @@ export const CONTAINER_PACKAGES: readonly Wanted[] = [
   { program: "podman", pkg: "podman" },
   // The aarch64 build of denki's native stage runs its unit tests under qemu-user.
   { program: "qemu-aarch64-static", pkg: "qemu-user-static" },
+  // Rootless tests map subordinate ids (/etc/subuid) through setuid newuidmap/newgidmap.
+  { program: "newuidmap", pkg: "uidmap" },
 ];
 
 /** What builds the WASI test programs and Wasm benchmark guests: C to wasm32-wasi, and WAT. */
