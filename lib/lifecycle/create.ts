@@ -19,7 +19,8 @@ import { Script } from "../spawn/script.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
 import { selfCommand } from "../self.ts";
-import type { IdMapping, Spec } from "../spec/config.ts";
+import type { Spec } from "../spec/config.ts";
+import { idMapProblems, ownIdOnly, writeIdMaps } from "../linux/userns.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { checkContainerId } from "../state/container_id.ts";
 import { readProcessInfo } from "../state/proc.ts";
@@ -146,13 +147,20 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   const sandbox = executor.ownSandbox === true &&
     ((Deno.uid() ?? 0) !== 0 || (spec.linux?.namespaces ?? []).length === 0);
   if (!sandbox) {
-    if ((Deno.uid() ?? 0) !== 0) {
+    const rootless = (Deno.uid() ?? 0) !== 0;
+    if (rootless && !(spec.linux?.namespaces ?? []).some((n) => n.type === "user")) {
       throw new DenkiError(
-        "containers need root (user namespaces are not supported yet); Wasm bundles run rootless",
+        "containers need root, or a user namespace in linux.namespaces (Wasm bundles run rootless)",
       );
     }
     const ns = namespaceProblems(spec);
     if (ns.length > 0) throw new DenkiError(`${file}: ${ns.join("; ")}`);
+    // The maps are checked before anything exists: the kernel's rules, and for a caller who
+    // is not root, that each id it maps is its own or one of its subordinate ranges.
+    if ((spec.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path)) {
+      const maps = idMapProblems(spec.linux ?? {}, caller());
+      if (maps.length > 0) throw new DenkiError(`${file}: ${maps.join("; ")}`);
+    }
   }
   // Rootless sandboxes cannot make cgroups; everything else gets one, as under runc.
   const cgroupPath = (Deno.uid() ?? 0) !== 0
@@ -361,6 +369,7 @@ export async function createContainer(
         seccomp,
         mountinfo: readTextRaw("/proc/self/mountinfo") ?? "",
         fifoFd,
+        setgroupsDenied: setgroupsDenied(spec),
       });
       for (const note of ambientNotes(plan.creds)) log.debug(note);
       phases.mark("planned");
@@ -564,7 +573,10 @@ async function launchInit(
       first: how.first,
     };
     const script = initLaunchScript(plan, Deno.build.arch);
-    const mapUserns = plan.newUser ? (pid: number) => writeIdMaps(pid, spec) : undefined;
+    const mapUserns = plan.newUser
+      ? (pid: number) =>
+        writeIdMaps(pid, spec.linux?.uidMappings ?? [], spec.linux?.gidMappings ?? [], caller())
+      : undefined;
     return {
       pid: await startStage(script, channel, channelFd, how.meanwhile, mapUserns),
       script,
@@ -574,31 +586,21 @@ async function launchInit(
   }
 }
 
+/** Who runs this create: its uid and effective gid (whose ids a rootless map may use). */
+function caller(): { uid: number; gid: number } {
+  return { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
+}
+
+/** Whether the container's new user namespace will deny setgroups (see writeIdMaps). */
+function setgroupsDenied(spec: Spec): boolean {
+  const { uid, gid } = caller();
+  const fresh = (spec.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path);
+  return fresh && uid !== 0 && ownIdOnly(spec.linux?.gidMappings ?? [], gid);
+}
+
 /** True when the container's processes are in a user namespace (new or joined by path). */
 function hasUserNamespace(spec: Spec): boolean {
   return (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
-}
-
-/** Writes the id maps of the new user namespace of process `pid` (as root: directly). */
-function writeIdMaps(pid: number, spec: Spec): Promise<void> {
-  const text = (maps: readonly IdMapping[] | undefined) =>
-    (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join("");
-  for (
-    const [file, maps] of [["gid_map", spec.linux?.gidMappings], [
-      "uid_map",
-      spec.linux?.uidMappings,
-    ]] as const
-  ) {
-    try {
-      // One write (the kernel takes a map whole or not at all), past Deno's /proc rules.
-      sc.writeTextRaw(`/proc/${pid}/${file}`, text(maps));
-    } catch (err) {
-      throw new DenkiError(
-        `cannot write the user namespace's ${file} (pid ${pid}): ${(err as Error).message}`,
-      );
-    }
-  }
-  return Promise.resolve();
 }
 
 /** The error for an init that exited before it was ready, saying how it ended (reaps it). */

@@ -209,7 +209,8 @@ async function launchExec(
   const seccomp = spec.linux?.seccomp &&
     await compileCached(spec.linux.seccomp, Deno.build.arch, job.seccompCache);
   const creds = credentialPlan({ ...spec, process });
-  checkCapabilities(creds, retainedCaps(creds, seccomp));
+  const userns = (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
+  checkCapabilities(creds, retainedCaps(creds, seccomp), userns);
   const { join, root } = openInit(rec, spec);
   // Foreground without a terminal: the process gets pipes, never the caller's own files.
   const pipes = !opts.detach && tty === undefined && stdio === undefined ? stdioPipes() : undefined;

@@ -45,6 +45,7 @@ import {
   O_RDWR,
   O_WRONLY,
   oDirectory,
+  PR,
   SIG_IGN,
   SIGKILL,
   SIGPIPE,
@@ -138,6 +139,10 @@ function joinSteps(s: Script, list: readonly NamespaceFd[], who: string): void {
  * container's root, not to an id the namespace cannot name.
  */
 function userNamespaceSteps(s: Script, channel: number, who: string): void {
+  // The stage is not dumpable, which makes its /proc files root's: a caller that is not root
+  // could not write the maps. Dumpable only until they are written (the namespace is empty,
+  // and this process is in the host's pid namespace, where only the caller's uid may trace it).
+  s.call("prctl", [PR.SET_DUMPABLE, 1], `${who}: cannot let the caller write the id maps`);
   s.call("unshare", [NAMESPACES.user.flag], `${who}: cannot create the user namespace`);
   const pid = s.slot();
   s.call("getpid", [], "getpid", { into: pid });
@@ -150,6 +155,7 @@ function userNamespaceSteps(s: Script, channel: number, who: string): void {
   s.call("read", [channel, s.zeros(8), 1], "wait for the user namespace's id maps", {
     exitOnEof: 1,
   });
+  s.call("prctl", [PR.SET_DUMPABLE, 0], `${who}: cannot make the stage undumpable again`);
   becomeNamespaceRoot(s, who);
 }
 

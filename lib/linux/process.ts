@@ -11,6 +11,7 @@ import { boundingDrops, type CredentialPlan, type RlimitPlan } from "../spawn/st
 import type { Spec } from "../spec/config.ts";
 import * as sc from "../sys/syscalls.ts";
 import { PR } from "../plan/abi.ts";
+import { readTextRaw } from "../sys/rawfs.ts";
 
 function fail(what: string, err: unknown): never {
   if (err instanceof SyscallError) throw new DenkiError(`${what}: ${err.message}`);
@@ -130,15 +131,25 @@ export function ambientNotes(c: CredentialPlan): string[] {
   return notes;
 }
 
-/** Refuses capabilities the runtime does not hold itself (this machine's root may lack some). */
-export function checkCapabilities(c: CredentialPlan, retain: bigint): void {
-  const have = sc.capget();
-  const missing = (c.permitted | c.effective | c.inheritable | retain) & ~have.permitted;
+/**
+ * Refuses capabilities the runtime does not hold itself (this machine's root may lack some).
+ * In a user namespace the process gets every capability of that namespace, up to the bounding
+ * set it inherits: that set is what it can have (`inUserns`).
+ */
+export function checkCapabilities(c: CredentialPlan, retain: bigint, inUserns = false): void {
+  const have = inUserns ? boundingSet() : sc.capget().permitted;
+  const missing = (c.permitted | c.effective | c.inheritable | retain) & ~have;
   if (missing !== 0n) {
     throw new DenkiError(
       `cannot grant capabilities the runtime does not have (mask 0x${missing.toString(16)})`,
     );
   }
+}
+
+/** This process's capability bounding set (CapBnd of /proc/self/status). */
+function boundingSet(): bigint {
+  const m = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readTextRaw("/proc/self/status") ?? "");
+  return m ? BigInt(`0x${m[1]}`) : 0n;
 }
 
 /**

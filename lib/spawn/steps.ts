@@ -43,6 +43,11 @@ export interface CredentialPlan {
   inheritable: bigint;
   ambient: bigint;
   noNewPrivileges: boolean;
+  /**
+   * The user namespace denies setgroups (a rootless map of the caller's own gid): no groups
+   * call at all (the plan has none to set; it refuses additional gids beforehand).
+   */
+  setgroupsDenied?: boolean;
 }
 
 /** One rlimit: the resource number and its soft and hard values. */
@@ -168,13 +173,15 @@ export function credentialSteps(s: Script, c: CredentialPlan, who: string, retai
     );
   }
   s.call("prctl", [PR.SET_KEEPCAPS, 1], `${who}: cannot set KEEPCAPS`);
-  const gids = new Uint32Array(Math.max(1, c.additionalGids.length));
-  gids.set(c.additionalGids);
-  s.call(
-    "setgroups",
-    [c.additionalGids.length, s.bytes(new Uint8Array(gids.buffer))],
-    `${who}: cannot set additional groups [${c.additionalGids.join(",")}]`,
-  );
+  if (!c.setgroupsDenied) {
+    const gids = new Uint32Array(Math.max(1, c.additionalGids.length));
+    gids.set(c.additionalGids);
+    s.call(
+      "setgroups",
+      [c.additionalGids.length, s.bytes(new Uint8Array(gids.buffer))],
+      `${who}: cannot set additional groups [${c.additionalGids.join(",")}]`,
+    );
+  }
   s.call("setresgid", [c.gid, c.gid, c.gid], `${who}: cannot switch to group ${c.gid}`);
   s.call("setresuid", [c.uid, c.uid, c.uid], `${who}: cannot switch to user ${c.uid}`);
   s.call("prctl", [PR.SET_KEEPCAPS, 0], `${who}: cannot clear KEEPCAPS`);

@@ -11,6 +11,8 @@ import { MS } from "../../plan/mount_options.ts";
 import type { SeccompPlan } from "../../spawn/steps.ts";
 import type { Spec } from "../../spec/config.ts";
 import * as sc from "../../sys/syscalls.ts";
+import { fileType } from "../../sys/stat.ts";
+import { AT_FDCWD, S_IFDIR } from "../../plan/abi.ts";
 import { devicePlan } from "../devices.ts";
 import { retainedCaps } from "../launch.ts";
 import { envWithHome, pathOf } from "../lookpath.ts";
@@ -40,6 +42,8 @@ export interface NativeInputs {
   mountinfo: string;
   /** An inherited O_PATH fd of the exec fifo (a new user namespace cannot reach its path). */
   fifoFd?: number | undefined;
+  /** The new user namespace will deny setgroups (a rootless map of the caller's own gid). */
+  setgroupsDenied?: boolean | undefined;
 }
 
 /**
@@ -106,8 +110,17 @@ export function buildNativePlan(i: NativeInputs): NativePlan {
   const linux = spec.linux ?? {};
   const types = new Set((linux.namespaces ?? []).filter((n) => !n.path).map((n) => n.type));
   const creds = credentialPlan(spec);
+  if (i.setgroupsDenied) {
+    if (creds.additionalGids.length > 0) {
+      throw new DenkiError(
+        "process.user.additionalGids need setgroups, which a user namespace that maps only " +
+          "your own gid denies (map gids with newgidmap: a range in /etc/subgid)",
+      );
+    }
+    creds.setgroupsDenied = true;
+  }
   const retain = retainedCaps(creds, i.seccomp);
-  checkCapabilities(creds, retain);
+  checkCapabilities(creds, retain, (linux.namespaces ?? []).some((n) => n.type === "user"));
   const root = sc.open(i.rootfs, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
   try {
     const earlier: string[] = [];
@@ -118,17 +131,16 @@ export function buildNativePlan(i: NativeInputs): NativePlan {
         : throughDanglingLinks(root, m.destination);
       const planned: PlannedMount = { ...m, at };
       if (m.bind) {
-        let st: Deno.FileInfo;
-        try {
-          st = Deno.statSync(m.source);
-        } catch {
+        // Raw stat (following links): Deno refuses /sys and /proc paths to all but --allow-all.
+        const type = fileType(AT_FDCWD, m.source, 0);
+        if (type === undefined) {
           throw new DenkiError(
             `cannot mount ${m.type} ${JSON.stringify(m.source)} on ${
               JSON.stringify(m.destination)
             }: the source does not exist`,
           );
         }
-        planned.sourceIsDir = st.isDirectory;
+        planned.sourceIsDir = type === S_IFDIR;
       }
       if (m.type === "tmpfs") {
         planned.coveredMode = covered(m.destination, earlier)
