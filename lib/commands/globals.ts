@@ -1,4 +1,5 @@
 /** Global options (as runc has them and callers pass them) and their resolved values. */
+import { isRootless } from "../linux/rootless.ts";
 import type { ExecutorRegistry } from "../executor_registry.ts";
 import type { Command, OptionDefs, OptionValues } from "../cli/command.ts";
 import { Logger } from "../log.ts";
@@ -50,9 +51,12 @@ export interface Globals {
   executors: ExecutorRegistry;
 }
 
-/** The default state root: /run/denki for root, $XDG_RUNTIME_DIR/denki for other users. */
-export function defaultRoot(uid: number, xdgRuntimeDir: string | undefined): string {
-  if (uid !== 0 && xdgRuntimeDir) return `${xdgRuntimeDir}/denki`;
+/**
+ * The default state root: /run/denki for root, $XDG_RUNTIME_DIR/denki when rootless (another
+ * user, or root of a user namespace someone else made, as under rootless podman).
+ */
+export function defaultRoot(rootless: boolean, xdgRuntimeDir: string | undefined): string {
+  if (rootless && xdgRuntimeDir) return `${xdgRuntimeDir}/denki`;
   return "/run/denki";
 }
 
@@ -63,7 +67,7 @@ export function resolveGlobals(
   executors: ExecutorRegistry,
 ): Globals {
   const root = opts.root === undefined
-    ? defaultRoot(Deno.uid() ?? 0, Deno.env.get("XDG_RUNTIME_DIR"))
+    ? defaultRoot(isRootless(), Deno.env.get("XDG_RUNTIME_DIR"))
     : resolve(Deno.cwd(), opts.root);
   return { root, log, debug: opts.debug, systemdCgroup: opts["systemd-cgroup"], executors };
 }

@@ -21,6 +21,7 @@ import { resolve } from "../paths.ts";
 import { selfCommand } from "../self.ts";
 import type { Spec } from "../spec/config.ts";
 import { idMapProblems, ownIdOnly, writeIdMaps } from "../linux/userns.ts";
+import { isRootless } from "../linux/rootless.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { checkContainerId } from "../state/container_id.ts";
 import { readProcessInfo } from "../state/proc.ts";
@@ -162,8 +163,9 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
       if (maps.length > 0) throw new DenkiError(`${file}: ${maps.join("; ")}`);
     }
   }
-  // Rootless sandboxes cannot make cgroups; everything else gets one, as under runc.
-  const cgroupPath = (Deno.uid() ?? 0) !== 0
+  // Rootless containers (and sandboxes) get no cgroup (the host's are not theirs), as under
+  // runc without a delegated one; everything else gets one.
+  const cgroupPath = isRootless()
     ? undefined
     : containerCgroupPath(spec.linux?.cgroupsPath, opts.id, opts.systemdCgroup ?? false);
   return {

@@ -6,6 +6,9 @@
  */
 import { Cgroup } from "../cgroups/manager.ts";
 import { causeOf, DenkiError, InvalidState, SpecError } from "../errors.ts";
+import { readTextRaw } from "../sys/rawfs.ts";
+import { readlinkat } from "../sys/file.ts";
+import { AT_FDCWD } from "../plan/abi.ts";
 import {
   execLaunchScript,
   type NamespaceFd,
@@ -78,6 +81,12 @@ function checkedProcess(spec: Spec, process: Process, file: string): Process {
   return process;
 }
 
+/** Whether process `pid` shares this process's mount namespace (or cannot be looked at). */
+function sameMountNamespace(pid: number): boolean {
+  const theirs = readlinkat(AT_FDCWD, `/proc/${pid}/ns/mnt`);
+  return theirs === undefined || theirs === readlinkat(AT_FDCWD, "/proc/self/ns/mnt");
+}
+
 /** The container and the checked process an exec runs (every check before anything starts). */
 function prepareExec(root: string, id: string, opts: ExecOptions) {
   const { rec, status, dir } = readContainer(root, id);
@@ -90,7 +99,9 @@ function prepareExec(root: string, id: string, opts: ExecOptions) {
   } else {
     requireStatus("exec", id, status);
   }
-  if (rec.cgroup === undefined) {
+  // A rootless Wasm sandbox (no cgroup, and the caller's own namespaces) has nothing to join;
+  // a rootless container in namespaces of its own has no cgroup either, and is joined.
+  if (rec.cgroup === undefined && sameMountNamespace(rec.pid)) {
     throw new DenkiError(
       `cannot exec in container "${id}": a rootless Wasm sandbox has no namespaces to join`,
     );
@@ -211,6 +222,15 @@ async function launchExec(
   const creds = credentialPlan({ ...spec, process });
   const userns = (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
   checkCapabilities(creds, retainedCaps(creds, seccomp), userns);
+  // A rootless container's namespace may deny setgroups (it maps only its owner's gid).
+  if (userns && readTextRaw(`/proc/${rec.pid}/setgroups`)?.trim() === "deny") {
+    if (creds.additionalGids.length > 0) {
+      throw new DenkiError(
+        `cannot exec in container "${id}": additional gids need setgroups, which its user namespace denies`,
+      );
+    }
+    creds.setgroupsDenied = true;
+  }
   const { join, root } = openInit(rec, spec);
   // Foreground without a terminal: the process gets pipes, never the caller's own files.
   const pipes = !opts.detach && tty === undefined && stdio === undefined ? stdioPipes() : undefined;
@@ -267,7 +287,8 @@ async function launchExec(
       for (const fd of stdio ?? []) sc.setCloexec(fd, true);
     }
     log.debug(`container "${id}": exec process is pid ${pid}`);
-    new Cgroup(rec.cgroup!).joinBeside(pid, rec.pid);
+    // A rootless container has no cgroup to join.
+    if (rec.cgroup !== undefined) new Cgroup(rec.cgroup).joinBeside(pid, rec.pid);
     sendGo(channel);
     for (;;) {
       const msg = channel.receive();

@@ -23,6 +23,8 @@ import { describeErrno, Errno } from "../plan/errno.ts";
 import { close } from "../sys/call.ts";
 import { readlinkat, readToEnd, tryOpenat } from "../sys/file.ts";
 import { type Stat, statAt } from "../sys/stat.ts";
+import { readTextRaw } from "../sys/rawfs.ts";
+import { isInitialUidMap } from "../linux/rootless.ts";
 
 export { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../plan/abi.ts";
 export { type Stat, statAt } from "../sys/stat.ts";
@@ -66,6 +68,18 @@ export function distrust(st: Pick<Stat, "mode" | "uid">, uid = callerUid()): str
   return undefined;
 }
 
+/**
+ * In a user namespace someone else made (rootless podman runs denki as its root), the owner
+ * shown for files of ids it does not map (the host's root's /run, /tmp): the overflow uid.
+ * Such directories above the root are taken as the host's root's; the namespace cannot tell
+ * them from another unmapped user's (see README, Security). Undefined in the initial one.
+ */
+function unmappedOwner(): number | undefined {
+  if (isInitialUidMap(readTextRaw("/proc/self/uid_map"))) return undefined;
+  const n = Number(readTextRaw("/proc/sys/kernel/overflowuid")?.trim() ?? "65534");
+  return Number.isInteger(n) ? n : 65534;
+}
+
 /** The real path of an open fd, from /proc/self/fd; undefined without /proc. */
 function realPathOf(fd: number): string | undefined {
   const path = readlinkat(AT_FDCWD, `/proc/self/fd/${fd}`);
@@ -78,11 +92,14 @@ function realPathOf(fd: number): string | undefined {
  */
 function checkAncestors(path: string, uid: number): string | undefined {
   const parts = path.split("/").filter((p) => p !== "");
+  const hostRoot = unmappedOwner();
   for (let i = 0; i < parts.length; i++) {
     const dir = "/" + parts.slice(0, i).join("/");
     const st = statAt(AT_FDCWD, dir);
     if (st === undefined) continue;
-    if (st.uid !== 0 && st.uid !== uid) return `${dir} above it belongs to uid ${st.uid}`;
+    if (st.uid !== 0 && st.uid !== uid && st.uid !== hostRoot) {
+      return `${dir} above it belongs to uid ${st.uid}`;
+    }
     if ((st.mode & 0o022) !== 0 && (st.mode & S_ISVTX) === 0) {
       return `${dir} above it is writable by group or others (mode ${
         (st.mode & 0o7777).toString(8)
