@@ -161,14 +161,17 @@ export async function usernsSection(ctx: BenchContext): Promise<string> {
     "median of per-round differences |",
     "|---|---|---|---|",
   ];
+  // Per round: what the user namespace added (the two cases of a round ran back to back).
+  const perRound = (rt: Runtime) => {
+    const a = raw.get(name(rt, false))!.slice(warmup);
+    return raw.get(name(rt, true))!.slice(warmup).map((x, i) => x - a[i]!);
+  };
   const added: Record<string, number> = {};
   for (const rt of runtimes) {
     const without = t(name(rt, false));
     const withNs = t(name(rt, true));
     added[rt.name] = withNs.median - without.median;
-    const a = raw.get(name(rt, false))!.slice(warmup);
-    const b = raw.get(name(rt, true))!.slice(warmup);
-    const paired = median(b.map((x, i) => x - a[i]!));
+    const paired = median(perRound(rt));
     lines.push(
       `| ${rt.name} | ${added[rt.name]!.toFixed(1)} ms | ${
         (withNs.median / without.median).toFixed(2)
@@ -177,10 +180,6 @@ export async function usernsSection(ctx: BenchContext): Promise<string> {
   }
   const ratio = (u: boolean) => t(name(denki, u)).median / t(name(runc, u)).median;
   // Per round: what the user namespace added to denki minus what it added to runc.
-  const perRound = (rt: Runtime) => {
-    const a = raw.get(name(rt, false))!.slice(warmup);
-    return raw.get(name(rt, true))!.slice(warmup).map((x, i) => x - a[i]!);
-  };
   const runcAdds = perRound(runc);
   const excess = perRound(denki).map((x, i) => x - runcAdds[i]!);
   const [lo, hi] = medianInterval(excess);
