@@ -66,7 +66,7 @@ function childrenCpuMs(): number {
 }
 
 /** One lifecycle; adds each command's wall time to `split` when given. */
-async function lifecycle(
+export async function lifecycle(
   rt: Runtime,
   bundle: string,
   dir: string,

@@ -1,9 +1,10 @@
 /**
  * `deno task bench`: one markdown report from interleaved runs: command start-up, the
- * container lifecycle against runc (and crun where it runs), commands on a running
- * container, `ctr run` through containerd, memory, and the Wasm executor against node:wasi.
- * BENCH_ROUNDS sets the rounds of quick cases, BENCH_HEAVY_ROUNDS those of the long Wasm
- * workloads; BENCH_ONLY=startup,lifecycle,cgroups,containerd,cri,memory,wasm picks sections.
+ * container lifecycle against runc (and crun where it runs), the lifecycle with a user
+ * namespace against runc's, commands on a running container, `ctr run` through containerd,
+ * memory, and the Wasm executor against node:wasi. BENCH_ROUNDS sets the rounds of quick
+ * cases, BENCH_HEAVY_ROUNDS those of the long Wasm workloads;
+ * BENCH_ONLY=startup,lifecycle,userns,cgroups,containerd,cri,memory,wasm picks sections.
  */
 import { bundle } from "../../bin/bundle.ts";
 import {
@@ -15,6 +16,7 @@ import {
 import type { BenchContext } from "./context.ts";
 import { lifecycleSection } from "./lifecycle.ts";
 import { cgroupSection } from "./cgroups.ts";
+import { usernsSection } from "./userns.ts";
 import { containerdSection } from "./containerd.ts";
 import { criSection } from "./cri.ts";
 import { memorySection } from "./memory.ts";
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
     { file: "/usr/bin/time", pkg: "time" },
   ]);
   const only =
-    (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,cgroups,containerd,cri,memory,wasm")
+    (Deno.env.get("BENCH_ONLY") ?? "startup,lifecycle,userns,cgroups,containerd,cri,memory,wasm")
       .split(",");
   await bundle();
   const dir = Deno.makeTempDirSync({ prefix: "denki-bench-" });
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
     const sections = [
       ["startup", startupSection],
       ["lifecycle", lifecycleSection],
+      ["userns", usernsSection],
       ["cgroups", cgroupSection],
       ["containerd", containerdSection],
       ["cri", criSection],
