@@ -246,3 +246,38 @@ testWith(
       assert.deepEqual(hostMountsUnder(lab.dir), []);
     }),
 );
+
+testWith(
+  "idmap: without maps of its own, in a joined user namespace, the namespace's maps apply",
+  REQS,
+  () =>
+    withLab(async (lab) => {
+      Deno.chmodSync(lab.dir, 0o755);
+      const own = hostDir(lab, "own", 0);
+      const map = [{ containerID: 0, hostID: HOST_ROOT, size: 65536 }];
+      const a = lab.bundle((c: Json) => {
+        c.process.args = ["sleep", "100"];
+        c.linux.namespaces.push({ type: "user" });
+        c.linux.uidMappings = map;
+        c.linux.gidMappings = map;
+      });
+      chownR(a.rootfs, HOST_ROOT);
+      assert.equal((await lab.denki(["run", "-d", "--bundle", a.dir, "idmap-a"])).code, 0);
+      const state = JSON.parse((await lab.denki(["state", "idmap-a"])).stdout);
+      const b = lab.bundle((c: Json) => {
+        c.process.args = ["sh", "-c", "stat -c 'own %u:%g' /own/f; echo joined-marker"];
+        c.linux.namespaces.push({ type: "user", path: `/proc/${state.pid}/ns/user` });
+        c.mounts.push({
+          destination: "/own",
+          type: "bind",
+          source: own,
+          options: ["bind", "idmap"],
+        });
+      });
+      chownR(b.rootfs, HOST_ROOT);
+      const r = await lab.denki(["run", "--bundle", b.dir, "idmap-b"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(lines(r.stdout), ["own 0:0", "joined-marker"]);
+      assert.equal((await lab.denki(["delete", "--force", "idmap-a"])).code, 0);
+    }),
+);
