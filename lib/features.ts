@@ -39,7 +39,8 @@ export function features(
       apparmor: { enabled: false },
       selinux: { enabled: false },
       intelRdt: { enabled: false },
-      mountExtensions: { idmap: { enabled: false } },
+      // Idmapped bind mounts (linux/idmap.ts); the kernel and file system may still refuse one.
+      mountExtensions: { idmap: { enabled: true } },
       netDevices: { enabled: false },
     },
     annotations: {

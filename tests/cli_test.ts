@@ -268,6 +268,9 @@ Deno.test("cli: features lists the supported version range and nothing unimpleme
     "poststop",
   ]);
   assert.ok(f.mountOptions.includes("rbind") && f.mountOptions.includes("nosymfollow"));
+  // Idmapped mounts (tests/idmap_test.ts): the options and the mounts' maps are understood.
+  assert.ok(f.mountOptions.includes("idmap") && f.mountOptions.includes("ridmap"));
+  assert.deepEqual(f.linux.mountExtensions, { idmap: { enabled: true } });
   assert.deepEqual(f.linux.namespaces, [
     "cgroup",
     "ipc",

@@ -48,6 +48,7 @@ import { passwdEntry } from "../plan/passwd.ts";
 import { rfc3339Nano } from "../plan/rfc3339.ts";
 import { CLOCK_REALTIME } from "../plan/abi.ts";
 import { type HostMount, type PendingMount, undoHostMounts } from "../linux/host_mounts.ts";
+import { idmapProblems, makeIdmappedTrees } from "../linux/idmap.ts";
 
 /** The create flags, as runc has them. */
 export interface CreateOptions {
@@ -163,6 +164,12 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
       if (maps.length > 0) throw new DenkiError(`${file}: ${maps.join("; ")}`);
     }
   }
+  // Idmapped mounts (linux/idmap.ts): refused here where they cannot be made.
+  const idmap = idmapProblems(spec, {
+    root: !isRootless(),
+    denoInit: () => denoInitReason(spec, { sandbox, inProcess: executor.inProcess === true }),
+  });
+  if (idmap.length > 0) throw new DenkiError(`${file}: ${idmap.join("; ")}`);
   // Rootless containers (and sandboxes) get no cgroup (the host's are not theirs), as under
   // runc without a delegated one; everything else gets one.
   const cgroupPath = isRootless()
@@ -380,6 +387,10 @@ export async function createContainer(
       let rest: Uint8Array | undefined;
       // In a user namespace the stage joins the cgroup instead, first, as the host's root.
       const dirs = cgroup?.dirs() ?? [];
+      // Idmapped mounts: detached copies made now, which the init inherits and moves into
+      // place (linux/idmap.ts); inheritable for the launch only.
+      const trees = await makeIdmappedTrees(plan.mounts, spec);
+      trees.inheritable(true);
       await launch(
         (s) => handoffSteps(s, childEnd, userns ? [] : dirs),
         () => {
@@ -389,7 +400,7 @@ export async function createContainer(
           phases.mark("init script built (while the stage works)");
         },
         userns ? (s) => cgroupJoinSteps(s, dirs) : undefined,
-      );
+      ).finally(() => trees.close());
       creating = withInit(creating, pid!);
       store.writeCreating(lock, creating);
       sendRest(parentEnd, rest!);

@@ -6,7 +6,7 @@
 import { DenkiError, SyscallError } from "../errors.ts";
 import { resolve as resolvePath } from "../paths.ts";
 import { MS, parseMountOptions } from "../plan/mount_options.ts";
-import type { Mount } from "../spec/config.ts";
+import type { IdMapping, Mount } from "../spec/config.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import * as sc from "../sys/syscalls.ts";
 import { NON_CONTROLLER_OPTIONS } from "../cgroups/layout.ts";
@@ -30,6 +30,17 @@ export interface MountStep {
   copyUp: boolean;
   /** Propagation changes applied after mounting, in order. */
   propagation: number[];
+  /** An idmapped mount (options idmap/ridmap, or mappings of its own): see linux/idmap.ts. */
+  idmap?: MountIdmap | undefined;
+}
+
+/** How a mount is idmapped. */
+export interface MountIdmap {
+  /** ridmap: every mount of an rbind, not only the top one. */
+  recursive: boolean;
+  /** The mount's own maps; absent, the container's user namespace's are used. */
+  uidMappings?: IdMapping[] | undefined;
+  gidMappings?: IdMapping[] | undefined;
 }
 
 /**
@@ -80,6 +91,15 @@ export function planMounts(mounts: readonly Mount[], bundle: string): MountStep[
     const type = m.type ?? (opts.bind ? "bind" : "none");
     const bind = opts.bind || type === "bind";
     const rawSource = m.source ?? type;
+    // Mappings without idmap or ridmap idmap the top mount only, as runc does.
+    const idmap = opts.idmap !== undefined || m.uidMappings !== undefined ||
+        m.gidMappings !== undefined
+      ? {
+        recursive: opts.idmap?.recursive ?? false,
+        ...(m.uidMappings ? { uidMappings: m.uidMappings } : {}),
+        ...(m.gidMappings ? { gidMappings: m.gidMappings } : {}),
+      }
+      : undefined;
     return {
       destination: m.destination.startsWith("/") ? m.destination : `/${m.destination}`,
       source: bind ? resolvePath(bundle, rawSource) : rawSource,
@@ -91,6 +111,7 @@ export function planMounts(mounts: readonly Mount[], bundle: string): MountStep[
       recursive: opts.recursive,
       copyUp: opts.copyUp && type === "tmpfs",
       propagation: opts.propagation,
+      ...(idmap ? { idmap } : {}),
     };
   });
 }
@@ -122,6 +143,12 @@ export interface MountNamespaces {
 
 /** Performs one planned mount inside the root. */
 export function applyMount(rootFd: number, step: MountStep, ns: MountNamespaces): void {
+  // create refuses these before a Deno init exists (linux/idmap.ts); never mount one plainly.
+  if (step.idmap !== undefined) {
+    throw new DenkiError(
+      `cannot mount ${describe(step)}: idmapped mounts need denki's native init`,
+    );
+  }
   try {
     if (step.type === "cgroup" && !step.bind) {
       mountCgroup(rootFd, step, ns.cgroup);

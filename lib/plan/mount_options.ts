@@ -40,6 +40,7 @@ export type OptionEffect =
   | { kind: "propagation"; flags: number }
   | { kind: "bind"; recursive: boolean }
   | { kind: "copyup" }
+  | { kind: "idmap"; recursive: boolean }
   | { kind: "ignore" };
 
 /** Every option denki understands (the runtime-spec's Linux table). */
@@ -87,6 +88,9 @@ export const MOUNT_OPTIONS: Readonly<Record<string, OptionEffect>> = {
   runbindable: { kind: "propagation", flags: MS.UNBINDABLE | MS.REC },
   // A tmpfs that starts with a copy of the directory it covers (podman, crun, runc).
   tmpcopyup: { kind: "copyup" },
+  // An idmapped mount (mount_setattr MOUNT_ATTR_IDMAP), of the top mount or of every one.
+  idmap: { kind: "idmap", recursive: false },
+  ridmap: { kind: "idmap", recursive: true },
 };
 
 /** A mount's options, resolved: flags for mount(2), propagation changes, and the data string. */
@@ -99,6 +103,8 @@ export interface ParsedOptions {
   recursive: boolean;
   /** tmpcopyup: fill the new tmpfs with what the destination held. */
   copyUp: boolean;
+  /** idmap or ridmap: the mount gets an id mapping (never passed to mount(2)). */
+  idmap?: { recursive: boolean } | undefined;
   data: string[];
 }
 
@@ -137,6 +143,9 @@ export function parseMountOptions(options: readonly string[]): ParsedOptions {
         break;
       case "copyup":
         out.copyUp = true;
+        break;
+      case "idmap":
+        out.idmap = { recursive: effect.recursive };
         break;
       case "ignore":
         break;

@@ -24,6 +24,8 @@ import type { Emit } from "./emit.ts";
 import type { CgroupView, NativePlan, PlannedMount } from "./plan.ts";
 
 const WHO = "denki init";
+const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH = 0x40;
 /** Flags a bind mount needs a second step (mount_setattr) for. */
 const PER_MOUNT = MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC | MS.NOATIME | MS.NODIRATIME |
   MS.RELATIME | MS.STRICTATIME | MS.NOSYMFOLLOW;
@@ -45,6 +47,8 @@ export function mountOne(e: Emit, root: Slot, m: PlannedMount, p: NativePlan): v
   const what = describe(m);
   if (m.type === "cgroup" && !m.bind) {
     cgroupMount(e, root, m, p.cgroups, p.newCgroupNs);
+  } else if (m.idmapTree !== undefined) {
+    moveTree(e, root, m, m.idmapTree);
   } else if (m.bind) {
     bind(e, root, m, m.source, m.recursive, m.sourceIsDir ?? true);
   } else {
@@ -86,7 +90,28 @@ function bind(
   const target = e.openIn(root, m.at, isDir ? "dir" : "file", what);
   e.mount(source, e.fdPath(target), null, MS.BIND | (recursive ? MS.REC : 0), null, what);
   e.close(target);
-  // Bind mounts ignore most flags on the first call: set them on the new mount.
+  perMountFlags(e, root, m, what);
+}
+
+/**
+ * An idmapped bind: the detached copy of the source that `create` made and idmapped (only the
+ * host's root may idmap a host file system, so the init cannot), moved onto the destination.
+ */
+function moveTree(e: Emit, root: Slot, m: PlannedMount, tree: number): void {
+  const what = describe(m);
+  const target = e.openIn(root, m.at, m.sourceIsDir ?? true ? "dir" : "file", what);
+  e.s.call(
+    "move_mount",
+    [tree, e.str(""), target, e.str(""), MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH],
+    `${WHO}: ${what}`,
+  );
+  e.s.call("close", [tree], "close the idmapped copy", { ignore: true });
+  e.close(target);
+  perMountFlags(e, root, m, what);
+}
+
+/** Bind mounts ignore most flags on the first call: they are set on the new mount. */
+function perMountFlags(e: Emit, root: Slot, m: PlannedMount, what: string): void {
   if ((m.flags & PER_MOUNT) !== 0 || (m.cleared & PER_MOUNT) !== 0) {
     const again = e.openIn(root, m.at, undefined, what);
     setattr(e, again, m.flags & PER_MOUNT, m.cleared & PER_MOUNT, what);

@@ -23,6 +23,11 @@ export interface PlannedMount extends MountStep {
   coveredMode?: number;
   /** Where the init walks to reach the destination: dangling links in it already followed. */
   at: string;
+  /**
+   * An idmapped mount: an inherited fd of the detached, already idmapped copy of the source
+   * that `create` made (linux/idmap.ts), which the init moves onto the destination.
+   */
+  idmapTree?: number | undefined;
 }
 
 /** The container's cgroups as /sys/fs/cgroup shows them. */
