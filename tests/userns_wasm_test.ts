@@ -5,7 +5,8 @@
  * /proc files; a user who is not root runs the same guest with its own uid mapped to 0, and
  * nothing of it is left afterwards; the hostile matrix's Wasm checks (tight and containers-common
  * seccomp, no_new_privs, tight rlimits) pass in a user namespace, and a file the guest writes
- * through WASI belongs to the namespace's root on the host.
+ * through WASI belongs to the namespace's root on the host. A Linux container whose init is Deno
+ * (a createContainer hook) takes the same route and runs too.
  */
 import assert from "node:assert/strict";
 import { bundle as buildBundle } from "../bin/bundle.ts";
@@ -24,6 +25,16 @@ const MAP = [{ containerID: 0, hostID: HOST_ROOT, size: 65536 }];
 const HELLO = new URL("../bundles/hello-wasm/rootfs/hello.wasm", import.meta.url).pathname;
 const GREETING = "Hello from a denki Wasm container. My environment:\n";
 const dec = new TextDecoder();
+
+let bundled: Promise<void> | undefined;
+/**
+ * A fresh bin/.bundle, once per test process: from source, the init would bundle its Wasm
+ * worker on the spot with a Deno cache the namespace's root cannot read.
+ */
+function freshBundle(): Promise<void> {
+  bundled ??= buildBundle();
+  return bundled;
+}
 
 /** The hello guest's environment: the bundle's own, and a marker no earlier run left. */
 function helloEnv(): string[] {
@@ -87,6 +98,7 @@ testWith(
   CONTAINER_REQS,
   () =>
     withLab(async (lab) => {
+      await freshBundle();
       // The namespace's root is "other" to the host's directories: the bundle's must let it pass.
       Deno.chmodSync(lab.dir, 0o755);
       const env = helloEnv();
@@ -124,6 +136,26 @@ testWith(
     }),
 );
 
+testWith(
+  "user namespace: a Linux container whose init is Deno (a createContainer hook) runs too",
+  CONTAINER_REQS,
+  () =>
+    withLab(async (lab) => {
+      Deno.chmodSync(lab.dir, 0o755);
+      const b = lab.bundle((c) => {
+        c.process.args = ["sh", "-c", "id -u; cat /proc/self/uid_map; echo deno-init-marker"];
+        c.hooks = { createContainer: [{ path: "/bin/true" }] };
+        userns(c);
+      });
+      chownR(b.rootfs, HOST_ROOT);
+      const r = await lab.denki(["--debug", "run", "--bundle", b.dir, "uh1"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /Deno init: hooks run inside the container/);
+      const lines = r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).join(" "));
+      assert.deepEqual(lines, ["0", `0 ${HOST_ROOT} 65536`, "deno-init-marker"]);
+    }),
+);
+
 const USER_REQS: Requirement[] = [
   root(),
   program("useradd"),
@@ -151,8 +183,7 @@ testWith(
   "wasm in a user namespace, rootless: a user maps its own uid to 0 and runs the hello guest",
   USER_REQS,
   async () => {
-    // From source, the init would bundle its Wasm worker with a cache the user cannot read.
-    await buildBundle();
+    await freshBundle();
     await withTestUser(async (u) => {
       const env = helloEnv();
       const dir = rootlessHello(u, env);
@@ -231,6 +262,7 @@ for (const h of CONFIGS) {
       `wasm in a user namespace under ${h.name}: ${check}`,
       [...CONTAINER_REQS, wasmTools, ...hostileReqs(h)],
       async () => {
+        await freshBundle();
         const s = new UsernsScratch(matrix);
         try {
           await fn(matrix, s, h, probeModule());
