@@ -146,8 +146,10 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   }
   // Without root, or without namespaces, only an executor with a sandbox of its own (Wasm: its
   // WASI host and Deno's permissions) can run the workload, with no Linux isolation to set up.
+  // A caller that is not root but asks for a user namespace gets the namespaces too.
+  const spaces = spec.linux?.namespaces ?? [];
   const sandbox = executor.ownSandbox === true &&
-    ((Deno.uid() ?? 0) !== 0 || (spec.linux?.namespaces ?? []).length === 0);
+    (spaces.length === 0 || ((Deno.uid() ?? 0) !== 0 && !spaces.some((n) => n.type === "user")));
   if (!sandbox) {
     const rootless = (Deno.uid() ?? 0) !== 0;
     if (rootless && !(spec.linux?.namespaces ?? []).some((n) => n.type === "user")) {
@@ -425,8 +427,13 @@ export async function createContainer(
     if (denoWhy !== undefined) {
       cgroup?.join(pid!);
       phases.mark("init joined the cgroup");
-      channel.send({
-        type: "bootstrap",
+      // In a user namespace the init cannot reach the state directory: the exec fifo goes
+      // with the bootstrap, as an O_PATH fd (the native init inherits it instead).
+      const fifo = !checked.sandbox && hasUserNamespace(spec)
+        ? sc.open(`${lock.dir}/${EXEC_FIFO}`, sc.O_PATH | sc.O_CLOEXEC)
+        : undefined;
+      const boot = {
+        type: "bootstrap" as const,
         config: checked.configText,
         configFile: `${bundle}/config.json`,
         bundle,
@@ -439,7 +446,14 @@ export async function createContainer(
         sandbox: checked.sandbox,
         preserveFds: opts.preserveFds,
         ...(tty ? { consoleSocket: tty.initEnd } : {}),
-      });
+        ...(fifo === undefined ? {} : { fifoAttached: true }),
+      };
+      try {
+        if (fifo === undefined) channel.send(boot);
+        else channel.sendWithFds(boot, [fifo]);
+      } finally {
+        if (fifo !== undefined) sc.close(fifo);
+      }
     }
     for (;;) {
       const msg = channel.receive();

@@ -22,6 +22,14 @@ export function openFifoLater(path: string): LaterFifo {
   } catch (err) {
     throw new DenkiError(`cannot open exec fifo ${path}: ${(err as Error).message}`);
   }
+  return fifoLater(fifo);
+}
+
+/**
+ * The same from an O_PATH fd of the fifo that `create` passed (an init in a user namespace,
+ * whose root cannot reach the state directory); the fd is this object's to close.
+ */
+export function fifoLater(fifo: number): LaterFifo {
   // A procfs of this process's pid namespace, where the kernel can make one.
   const proc = sc.detachedMount("proc");
   return {

@@ -24,7 +24,7 @@ import { compileCached, seccompCacheDir } from "./seccomp_cache.ts";
 import { installSeccomp } from "./seccomp.ts";
 import { retainedCaps } from "./launch.ts";
 import { bringLoopbackUp } from "./network.ts";
-import { openFifoLater } from "./fifo.ts";
+import { fifoLater, openFifoLater } from "./fifo.ts";
 import {
   ambientNotes,
   applyCredentials,
@@ -32,6 +32,7 @@ import {
   applySystemSettings,
   credentialPlan,
   dropRetained,
+  heedSetgroups,
   prepareRlimits,
   rlimitPlans,
   setNotDumpable,
@@ -133,6 +134,7 @@ export async function runInit(fd: number, executors: ExecutorRegistry): Promise<
     const seccomp = spec.linux?.seccomp &&
       await compileCached(spec.linux.seccomp, Deno.build.arch, seccompCacheDir(boot.stateDir));
     const creds = credentialPlan(spec);
+    if (!boot.sandbox) heedSetgroups(creds);
     const rlimits = rlimitPlans(spec);
     const retain = retainedCaps(creds, seccomp);
     let seccompInstalled = false;
@@ -162,7 +164,9 @@ export async function runInit(fd: number, executors: ExecutorRegistry): Promise<
     );
     // The fifo (not its directory: nothing of the host may stay reachable from this process)
     // is reopened for writing once `start` is due.
-    const fifo = openFifoLater(`${boot.stateDir}/${EXEC_FIFO}`);
+    const fifo = boot.fifoAttached
+      ? fifoLater(attachedFifo(channel))
+      : openFifoLater(`${boot.stateDir}/${EXEC_FIFO}`);
     executor.prepare?.(spec);
     const notes: string[] = [];
     if (rootFd !== undefined) {
@@ -286,6 +290,14 @@ export async function runInit(fd: number, executors: ExecutorRegistry): Promise<
     }
     exitQuietly();
   }
+}
+
+/** The exec fifo's fd that came with the bootstrap message. */
+function attachedFifo(channel: InitEnd): number {
+  const [fd, ...extra] = channel.takeFds();
+  for (const x of extra) sc.close(x);
+  if (fd === undefined) throw new DenkiError("create sent no exec fifo with the bootstrap");
+  return fd;
 }
 
 /** Installs a notify filter and passes its fd to `create`, which hands it to the agent. */

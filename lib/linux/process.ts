@@ -119,6 +119,22 @@ export function credentialPlan(spec: Spec): CredentialPlan {
   return plan;
 }
 
+/**
+ * Marks `c` for a user namespace that denies setgroups (a rootless map of the caller's own
+ * gid, made by this container or by the one whose namespace it joined): the kernel's word,
+ * read from /proc, so it holds for joined namespaces too. Additional gids are refused then.
+ */
+export function heedSetgroups(c: CredentialPlan): void {
+  if (readTextRaw("/proc/thread-self/setgroups")?.trim() !== "deny") return;
+  if (c.additionalGids.length > 0) {
+    throw new DenkiError(
+      "process.user.additionalGids need setgroups, which this user namespace denies " +
+        "(map gids with newgidmap: a range in /etc/subgid)",
+    );
+  }
+  c.setgroupsDenied = true;
+}
+
 /** Notes for the debug log on ambient capabilities the kernel will not raise (runc skips them). */
 export function ambientNotes(c: CredentialPlan): string[] {
   const notes: string[] = [];
@@ -172,7 +188,7 @@ export function applyCredentials(c: CredentialPlan, retain: bigint): void {
   }
   try {
     sc.prctl(PR.SET_KEEPCAPS, 1);
-    sc.setgroups(c.additionalGids);
+    if (!c.setgroupsDenied) sc.setgroups(c.additionalGids);
     sc.setresgid(c.gid);
     sc.setresuid(c.uid);
     sc.prctl(PR.SET_KEEPCAPS, 0);

@@ -112,6 +112,11 @@ export interface BootstrapMessage {
   sandbox: boolean;
   /** process.terminal: the inherited fd of a connected socket that receives the pty master. */
   consoleSocket?: number;
+  /**
+   * The exec fifo comes attached (SCM_RIGHTS) as an O_PATH fd: an init in a user namespace
+   * cannot reach the state directory.
+   */
+  fifoAttached?: boolean;
 }
 
 /** The request (mount record, hooks) was carried out: go on. */
@@ -239,6 +244,7 @@ const RUNTIME_SHAPES: Shapes<RuntimeMessage> = {
     executor: str,
     sandbox: bool,
     consoleSocket: opt(int),
+    fifoAttached: opt(bool),
   },
   ok: {},
   abort: {},
