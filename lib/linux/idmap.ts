@@ -25,8 +25,7 @@ import { launchStage } from "../spawn/stage.ts";
 import type { IdMapping, Spec } from "../spec/config.ts";
 import type { StageUsernsMessage } from "../sync/messages.ts";
 import { runtimeEnd } from "../sync.ts";
-import { attempt } from "../sys/call.ts";
-import { cString } from "../sys/libc.ts";
+import { mountSetattr, openTree } from "../sys/mount_api.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
 import { mountIdOf } from "../sys/stat.ts";
 import * as sc from "../sys/syscalls.ts";
@@ -222,24 +221,27 @@ async function mappedUserns(uid: IdMapping[], gid: IdMapping[], source: string):
 function idmappedCopy(m: PlannedMount, ns: number): number {
   const what = `cannot idmap the mount of ${JSON.stringify(m.source)}`;
   const flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m.recursive ? AT_RECURSIVE : 0);
-  const t = attempt("open_tree", AT_FDCWD, cString(m.source), flags);
-  if (t.ret < 0n) throw new DenkiError(`${what}: open_tree: ${describeErrno(t.errno)}`);
-  const tree = Number(t.ret);
-  // struct mount_attr: attr_set, attr_clr, propagation, userns_fd.
-  const attr = new BigUint64Array([BigInt(MOUNT_ATTR_IDMAP), 0n, 0n, BigInt(ns)]);
+  const t = openTree(AT_FDCWD, m.source, flags);
+  if (t.fd < 0) throw new DenkiError(`${what}: open_tree: ${describeErrno(t.errno)}`);
+  const tree = t.fd;
   const how = AT_EMPTY_PATH | (m.idmap!.recursive ? AT_RECURSIVE : 0);
-  const r = attempt("mount_setattr", tree, cString(""), how, new Uint8Array(attr.buffer), 32);
-  if (r.ret >= 0n) return tree;
+  const errno = mountSetattr(tree, how, {
+    set: MOUNT_ATTR_IDMAP,
+    clear: 0,
+    propagation: 0,
+    userns: ns,
+  });
+  if (errno === 0) return tree;
   sc.close(tree);
-  if (r.errno === Errno.EINVAL) {
+  if (errno === Errno.EINVAL) {
     throw new DenkiError(
       `${what}: its file system (${fsTypeOf(m.source)}) does not support idmapped mounts`,
     );
   }
-  if (r.errno === Errno.ENOSYS) {
+  if (errno === Errno.ENOSYS) {
     throw new DenkiError(`${what}: this kernel lacks mount_setattr (Linux 5.12)`);
   }
-  throw new DenkiError(`${what}: mount_setattr: ${describeErrno(r.errno)}`);
+  throw new DenkiError(`${what}: mount_setattr: ${describeErrno(errno)}`);
 }
 
 /** The type of the file system `path` is on, from the mount table ("unknown" if not found). */
