@@ -8,7 +8,12 @@ import { type Executor, selectExecutor } from "../executor.ts";
 import { causeOf, DenkiError, quote } from "../errors.ts";
 import { runHooks } from "../hooks.ts";
 import type { Logger } from "../log.ts";
-import { initLaunchPlan, namespaceProblems, openJoined } from "../linux/namespaces.ts";
+import {
+  initLaunchPlan,
+  namespaceProblems,
+  openJoined,
+  userNamespaceOf,
+} from "../linux/namespaces.ts";
 import { initLaunchScript, stageFailure, startStage, trySendGo } from "../linux/launch.ts";
 import { cgroupJoinSteps, handoffSteps, sendRest } from "../linux/native/handoff.ts";
 import { buildNativePlan, denoInitReason } from "../linux/native/build.ts";
@@ -20,7 +25,7 @@ import { readTextRaw } from "../sys/rawfs.ts";
 import { resolve } from "../paths.ts";
 import { selfCommand } from "../self.ts";
 import type { Spec } from "../spec/config.ts";
-import { idMapProblems, ownIdOnly, writeIdMaps } from "../linux/userns.ts";
+import { deniesSetgroups, idMapProblems, writeIdMaps } from "../linux/userns.ts";
 import { isRootless } from "../linux/rootless.ts";
 import { parseSpec } from "../spec/parse.ts";
 import { checkContainerId } from "../state/container_id.ts";
@@ -147,12 +152,12 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
   // Without root, or without namespaces, only an executor with a sandbox of its own (Wasm: its
   // WASI host and Deno's permissions) can run the workload, with no Linux isolation to set up.
   // A caller that is not root but asks for a user namespace gets the namespaces too.
-  const spaces = spec.linux?.namespaces ?? [];
+  const notRoot = (Deno.uid() ?? 0) !== 0;
+  const userns = userNamespaceOf(spec);
   const sandbox = executor.ownSandbox === true &&
-    (spaces.length === 0 || ((Deno.uid() ?? 0) !== 0 && !spaces.some((n) => n.type === "user")));
+    ((spec.linux?.namespaces ?? []).length === 0 || (notRoot && userns === undefined));
   if (!sandbox) {
-    const rootless = (Deno.uid() ?? 0) !== 0;
-    if (rootless && !(spec.linux?.namespaces ?? []).some((n) => n.type === "user")) {
+    if (notRoot && userns === undefined) {
       throw new DenkiError(
         "containers need root, or a user namespace in linux.namespaces (Wasm bundles run rootless)",
       );
@@ -161,7 +166,7 @@ function loadBundle(opts: CreateOptions, executors: readonly Executor[]): Checke
     if (ns.length > 0) throw new DenkiError(`${file}: ${ns.join("; ")}`);
     // The maps are checked before anything exists: the kernel's rules, and for a caller who
     // is not root, that each id it maps is its own or one of its subordinate ranges.
-    if ((spec.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path)) {
+    if (userns === "new") {
       const maps = idMapProblems(spec.linux ?? {}, caller());
       if (maps.length > 0) throw new DenkiError(`${file}: ${maps.join("; ")}`);
     }
@@ -618,16 +623,15 @@ function caller(): { uid: number; gid: number } {
   return { uid: Deno.uid() ?? 0, gid: Deno.gid() ?? 0 };
 }
 
-/** Whether the container's new user namespace will deny setgroups (see writeIdMaps). */
+/** Whether the container's new user namespace will deny setgroups (writeIdMaps decides). */
 function setgroupsDenied(spec: Spec): boolean {
-  const { uid, gid } = caller();
-  const fresh = (spec.linux?.namespaces ?? []).some((n) => n.type === "user" && !n.path);
-  return fresh && uid !== 0 && ownIdOnly(spec.linux?.gidMappings ?? [], gid);
+  return userNamespaceOf(spec) === "new" &&
+    deniesSetgroups(spec.linux?.gidMappings ?? [], caller());
 }
 
 /** True when the container's processes are in a user namespace (new or joined by path). */
 function hasUserNamespace(spec: Spec): boolean {
-  return (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
+  return userNamespaceOf(spec) !== undefined;
 }
 
 /** The error for an init that exited before it was ready, saying how it ended (reaps it). */

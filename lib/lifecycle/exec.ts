@@ -18,8 +18,8 @@ import {
   startStage,
 } from "../linux/launch.ts";
 import { envWithHome, lookPathIn } from "../linux/lookpath.ts";
-import { sharesHostMounts } from "../linux/namespaces.ts";
-import { checkCapabilities, credentialPlan, rlimitPlans } from "../linux/process.ts";
+import { sharesHostMounts, userNamespaceOf } from "../linux/namespaces.ts";
+import { checkCapabilities, credentialPlan, denySetgroups, rlimitPlans } from "../linux/process.ts";
 import { CONSOLE_MESSAGE } from "../linux/console.ts";
 import { compileCached } from "../linux/seccomp_cache.ts";
 import type { Logger } from "../log.ts";
@@ -220,16 +220,11 @@ async function launchExec(
   const seccomp = spec.linux?.seccomp &&
     await compileCached(spec.linux.seccomp, Deno.build.arch, job.seccompCache);
   const creds = credentialPlan({ ...spec, process });
-  const userns = (spec.linux?.namespaces ?? []).some((n) => n.type === "user");
+  const userns = userNamespaceOf(spec) !== undefined;
   checkCapabilities(creds, retainedCaps(creds, seccomp), userns);
   // A rootless container's namespace may deny setgroups (it maps only its owner's gid).
   if (userns && readTextRaw(`/proc/${rec.pid}/setgroups`)?.trim() === "deny") {
-    if (creds.additionalGids.length > 0) {
-      throw new DenkiError(
-        `cannot exec in container "${id}": additional gids need setgroups, which its user namespace denies`,
-      );
-    }
-    creds.setgroupsDenied = true;
+    denySetgroups(creds, `cannot exec in container "${id}"`);
   }
   const { join, root } = openInit(rec, spec);
   // Foreground without a terminal: the process gets pipes, never the caller's own files.

@@ -25,6 +25,12 @@ function openNs(entry: NsEntry, cloexec = true): number {
   }
 }
 
+/** The container's user namespace: a new one, one joined by path, or none. */
+export function userNamespaceOf(spec: Spec): "new" | "joined" | undefined {
+  const ns = entries(spec).find((n) => n.type === "user");
+  return ns === undefined ? undefined : ns.path ? "joined" : "new";
+}
+
 /** True when the container has no mount namespace (new or joined): its root is the host's. */
 export function sharesHostMounts(spec: Spec): boolean {
   return !entries(spec).some((n) => n.type === "mount");
@@ -49,7 +55,7 @@ export function namespaceProblems(spec: Spec): string[] {
       );
     }
   }
-  if (entries(spec).some((n) => n.type === "user" && !n.path)) {
+  if (userNamespaceOf(spec) === "new") {
     // The stage joins namespaces with the host's capabilities before it makes the user
     // namespace, except pid and mount, which come last (they change what later steps see);
     // from inside a new user namespace it has no capabilities over the host's.

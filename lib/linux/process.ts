@@ -125,10 +125,17 @@ export function credentialPlan(spec: Spec): CredentialPlan {
  * read from /proc, so it holds for joined namespaces too. Additional gids are refused then.
  */
 export function heedSetgroups(c: CredentialPlan): void {
-  if (readTextRaw("/proc/thread-self/setgroups")?.trim() !== "deny") return;
+  if (readTextRaw("/proc/thread-self/setgroups")?.trim() === "deny") denySetgroups(c);
+}
+
+/**
+ * Marks `c` for a user namespace that denies setgroups: no setgroups call; additional gids
+ * are refused (`what` prefixes the error, e.g. the exec).
+ */
+export function denySetgroups(c: CredentialPlan, what = "process.user.additionalGids"): void {
   if (c.additionalGids.length > 0) {
     throw new DenkiError(
-      "process.user.additionalGids need setgroups, which this user namespace denies " +
+      `${what}: additional gids need setgroups, which the user namespace denies ` +
         "(map gids with newgidmap: a range in /etc/subgid)",
     );
   }

@@ -11,7 +11,15 @@ export function isInitialUidMap(uidMap: string | undefined): boolean {
   return /^0\s+0\s+4294967295$/.test(uidMap.trim());
 }
 
+let initial: boolean | undefined;
+
+/** Whether this process is in the initial user namespace (read once: it cannot change). */
+export function inInitialUserNamespace(): boolean {
+  initial ??= isInitialUidMap(readTextRaw("/proc/self/uid_map"));
+  return initial;
+}
+
 /** Rootless: not root, or not in the initial user namespace. */
 export function isRootless(uid = Deno.uid() ?? 0): boolean {
-  return uid !== 0 || !isInitialUidMap(readTextRaw("/proc/self/uid_map"));
+  return uid !== 0 || !inInitialUserNamespace();
 }

@@ -342,6 +342,14 @@ async function runHelper(
 }
 
 /**
+ * Whether `writeIdMaps` denies setgroups in the namespace: a caller that is not root writing
+ * a gid map of just its own gid itself (the kernel's condition for that write).
+ */
+export function deniesSetgroups(gidMaps: readonly IdMapping[], caller: IdCaller): boolean {
+  return caller.uid !== 0 && ownIdOnly(gidMaps, caller.gid);
+}
+
+/**
  * Writes the uid and gid maps of process `pid`, which has just made its user namespace and
  * waits. Root writes /proc/<pid>/gid_map then uid_map (setgroups stays "allow", so the
  * container may call setgroups). A non-root caller writes a map of just its own id itself,
@@ -360,14 +368,15 @@ export async function writeIdMaps(
     throw new DenkiError(`cannot write the id maps of process ${pid}: not a process id`);
   }
   const root = caller.uid === 0;
-  const gidDirect = root || ownIdOnly(gidMaps, caller.gid);
+  const deny = deniesSetgroups(gidMaps, caller);
+  const gidDirect = root || deny;
   const uidDirect = root || ownIdOnly(uidMaps, caller.uid);
   for (const [kind, maps] of [["gid", gidMaps], ["uid", uidMaps]] as const) {
     if (maps.length === 0) {
       throw new DenkiError(`cannot write the ${kind} map of process ${pid}: no mappings`);
     }
   }
-  if (!root && gidDirect) writeOnce(pid, "setgroups", "deny", `"deny"`);
+  if (deny) writeOnce(pid, "setgroups", "deny", `"deny"`);
   if (gidDirect) writeOnce(pid, "gid_map", mapText(gidMaps), "the gid map");
   else await runHelper("gid", pid, gidMaps, helperPath);
   if (uidDirect) writeOnce(pid, "uid_map", mapText(uidMaps), "the uid map");

@@ -24,7 +24,7 @@ import { close } from "../sys/call.ts";
 import { readlinkat, readToEnd, tryOpenat } from "../sys/file.ts";
 import { type Stat, statAt } from "../sys/stat.ts";
 import { readTextRaw } from "../sys/rawfs.ts";
-import { isInitialUidMap } from "../linux/rootless.ts";
+import { inInitialUserNamespace } from "../linux/rootless.ts";
 
 export { S_IFDIR, S_IFLNK, S_IFMT, S_IFREG } from "../plan/abi.ts";
 export { type Stat, statAt } from "../sys/stat.ts";
@@ -75,7 +75,7 @@ export function distrust(st: Pick<Stat, "mode" | "uid">, uid = callerUid()): str
  * them from another unmapped user's (see README, Security). Undefined in the initial one.
  */
 function unmappedOwner(): number | undefined {
-  if (isInitialUidMap(readTextRaw("/proc/self/uid_map"))) return undefined;
+  if (inInitialUserNamespace()) return undefined;
   const n = Number(readTextRaw("/proc/sys/kernel/overflowuid")?.trim() ?? "65534");
   return Number.isInteger(n) ? n : 65534;
 }

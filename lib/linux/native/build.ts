@@ -17,7 +17,8 @@ import { devicePlan } from "../devices.ts";
 import { retainedCaps } from "../launch.ts";
 import { envWithHome, pathOf } from "../lookpath.ts";
 import { parseCgroupMounts, planMounts } from "../mounts.ts";
-import { checkCapabilities, credentialPlan, rlimitPlans } from "../process.ts";
+import { checkCapabilities, credentialPlan, denySetgroups, rlimitPlans } from "../process.ts";
+import { userNamespaceOf } from "../namespaces.ts";
 import { components, throughDanglingLinks } from "../resolve.ts";
 import { hostProcAndSys, parentMountPoint, PROPAGATION } from "../rootfs.ts";
 import type { NativePlan, PlannedMount } from "./plan.ts";
@@ -110,17 +111,9 @@ export function buildNativePlan(i: NativeInputs): NativePlan {
   const linux = spec.linux ?? {};
   const types = new Set((linux.namespaces ?? []).filter((n) => !n.path).map((n) => n.type));
   const creds = credentialPlan(spec);
-  if (i.setgroupsDenied) {
-    if (creds.additionalGids.length > 0) {
-      throw new DenkiError(
-        "process.user.additionalGids need setgroups, which a user namespace that maps only " +
-          "your own gid denies (map gids with newgidmap: a range in /etc/subgid)",
-      );
-    }
-    creds.setgroupsDenied = true;
-  }
+  if (i.setgroupsDenied) denySetgroups(creds);
   const retain = retainedCaps(creds, i.seccomp);
-  checkCapabilities(creds, retain, (linux.namespaces ?? []).some((n) => n.type === "user"));
+  checkCapabilities(creds, retain, userNamespaceOf(spec) !== undefined);
   const root = sc.open(i.rootfs, sc.O_PATH | sc.O_DIRECTORY | sc.O_CLOEXEC);
   try {
     const earlier: string[] = [];
