@@ -195,6 +195,14 @@ testWith(
           (c) => (c.linux.uidMappings = [{ containerID: 0, hostID: 0, size: 1 }]),
           /uidMappings/,
         ],
+        // An attack: the host's own user namespace, where it would be someone.
+        ["joining the host's user namespace", (c) => {
+          c.linux.namespaces = c.linux.namespaces.map((n: Json) =>
+            n.type === "user" ? { type: "user", path: "/proc/1/ns/user" } : n
+          );
+          delete c.linux.uidMappings;
+          delete c.linux.gidMappings;
+        }, /user namespace \/proc\/1\/ns\/user/],
         ["a range it was not given", (c) => {
           c.linux.uidMappings.push({ containerID: 1, hostID: 200000, size: 10 });
         }, /uidMappings/],
